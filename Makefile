@@ -1,0 +1,47 @@
+# Lecture 24 · Multi-Modal Learning — the two commands are `make lab` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+JOBS   ?= 2
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+.PHONY: setup lab test test-unit test-notebooks test-browser browser-deps execute bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	cd notebooks && ../$(BIN)/jupyter lab $(ROOT_FLAG)
+
+# Unit tests and reference checks, then every notebook under nbval in fast mode, then the browser runs.
+test: setup test-unit test-notebooks test-browser
+
+test-unit: setup
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -m "not browser" -n $(JOBS) --dist loadscope -q
+
+test-notebooks: setup
+	COURSE_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest notebooks --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=300 -n $(JOBS) --dist loadscope -q -p no:cacheprovider
+
+browser-deps: setup
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "Chromium is missing: run 'sudo apt-get install -y chromium'"; exit 1; }
+
+test-browser: setup browser-deps
+	COURSE_FAST=1 $(BIN)/python -m pytest tests -m browser -q -p no:cacheprovider
+
+# Re-execute notebooks in place in full mode, storing outputs and widget state (NB=path to pick one).
+execute: setup
+	$(BIN)/python scripts/execute_notebooks.py $(NB)
+
+bench: setup
+	$(BIN)/python scripts/bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache **/__pycache__

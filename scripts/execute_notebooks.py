@@ -1,0 +1,75 @@
+"""Execute notebooks in place in full mode (``make execute``), storing outputs and widget state.
+
+Usage: python scripts/execute_notebooks.py [NOTEBOOK ...]   (default: every notebook under notebooks/)
+Also fills in slide metadata on cells that lack it and records each notebook's wall time in
+``data/bench/execute_times.json``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMES = ROOT / "data" / "bench" / "execute_times.json"
+
+
+def slide_type(cell) -> str:
+    if cell.cell_type == "markdown":
+        first = cell.source.lstrip().splitlines()[0] if cell.source.strip() else ""
+        if first.startswith("# ") or first.startswith("## "):
+            return "slide"
+        if first.startswith("### "):
+            return "subslide"
+    return "-"
+
+
+def add_slide_metadata(nb) -> None:
+    for cell in nb.cells:
+        cell.metadata.setdefault("slideshow", {"slide_type": slide_type(cell)})
+
+
+def execute(path: Path, fast: bool = False, timeout: int = 900) -> float:
+    nb = nbformat.read(path, as_version=4)
+    add_slide_metadata(nb)
+    env_fast = os.environ.get("COURSE_FAST")
+    os.environ["COURSE_FAST"] = "1" if fast else "0"
+    start = time.perf_counter()
+    try:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+    finally:
+        if env_fast is None:
+            os.environ.pop("COURSE_FAST", None)
+        else:
+            os.environ["COURSE_FAST"] = env_fast
+    seconds = time.perf_counter() - start
+    if not fast:
+        nbformat.write(nb, path)
+    return seconds
+
+
+def main(argv: list[str]) -> None:
+    paths = [Path(a).resolve() for a in argv] or sorted(
+        p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+    )
+    times = json.loads(TIMES.read_text()) if TIMES.exists() else {}
+    for path in paths:
+        if not path.exists():
+            raise SystemExit(f"no notebook at {path}")
+        seconds = execute(path)
+        key = str(path.relative_to(ROOT))
+        times[key] = {"full_seconds": round(seconds, 1), "date": time.strftime("%Y-%m-%d")}
+        print(f"{key}: executed in full mode in {seconds:.0f} s")
+        TIMES.parent.mkdir(parents=True, exist_ok=True)
+        TIMES.write_text(json.dumps(times, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
