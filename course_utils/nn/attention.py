@@ -8,7 +8,8 @@ Mask convention, everywhere in this module (the same as ``F.scaled_dot_product_a
 The one exception is ``key_padding_mask``, which keeps the meaning it has in ``torch.nn.MultiheadAttention``:
 shape ``(B, Tk)``, ``True`` = this key is padding and is ignored.
 
-A query row whose keys are all blocked has no distribution to normalize; its output is NaN, as in PyTorch.
+A query whose keys are all blocked gets all-zero weights and a zero output (what ``F.scaled_dot_product_attention``
+does), not NaN.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def scaled_dot_product_attention(
 
     q: (..., Tq, d_k), k: (..., Tk, d_k), v: (..., Tk, d_v); mask broadcastable to (..., Tq, Tk),
     bool (True = keep) or float (added to the scores). Returns out (..., Tq, d_v) and, if asked,
-    the attention weights (..., Tq, Tk) (before dropout, so each row sums to 1).
+    the attention weights (..., Tq, Tk) (before dropout, so each row sums to 1; a fully blocked row is all 0).
     """
     d_k = q.size(-1)
     scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)  # (..., Tq, Tk)
@@ -41,14 +42,20 @@ def scaled_dot_product_attention(
             scores = scores.masked_fill(~mask, float("-inf"))
         else:
             scores = scores + mask
-    weights = scores.softmax(dim=-1)  # (..., Tq, Tk), rows sum to 1
+    blocked = (scores == float("-inf")).all(dim=-1, keepdim=True)  # (..., Tq, 1): queries with no key left
+    scores = scores.masked_fill(blocked, 0.0)  # avoids softmax of all -inf = NaN
+    weights = scores.softmax(dim=-1).masked_fill(blocked, 0.0)  # (..., Tq, Tk), rows sum to 1 (or are all 0)
     attn = F.dropout(weights, p=dropout_p) if dropout_p > 0 else weights
     out = attn @ v  # (..., Tq, d_v)
     return (out, weights) if return_weights else out
 
 
 def causal_mask(t_q: int, t_k: int | None = None, device: torch.device | None = None) -> torch.Tensor:
-    """Bool mask (Tq, Tk), True on and below the diagonal: position i may look at j ≤ i."""
+    """Bool mask (Tq, Tk), True on and below the diagonal: position i may look at j ≤ i.
+
+    With Tk > Tq (new queries after Tk - Tq cached keys) the diagonal is aligned to the end: the last query
+    sees every key. (``F.scaled_dot_product_attention(is_causal=True)`` aligns it to the start instead.)
+    """
     t_k = t_q if t_k is None else t_k
     return torch.ones(t_q, t_k, dtype=torch.bool, device=device).tril(diagonal=t_k - t_q)
 
