@@ -1,0 +1,1 @@
+"""Data tasks built on the toy world, one module per task (import them by module path)."""
