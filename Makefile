@@ -28,20 +28,26 @@ test-notebooks: setup
 	COURSE_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest notebooks --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=300 -n $(JOBS) --dist loadscope -q -p no:cacheprovider
 
+# Debian's Chromium for the browser tests (Playwright never downloads a browser); headless needs no recommends.
 browser-deps: setup
-	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-		{ echo "Chromium is missing: run 'sudo apt-get install -y chromium'"; exit 1; }
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && echo "installing Debian's chromium ..." && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		chromium >/dev/null; } || \
+		{ echo "Chromium is missing: run 'sudo apt-get install -y --no-install-recommends chromium'"; exit 1; }
 
+# Every notebook run through JupyterLab's UI in Chromium, two at a time (one server and browser per worker).
 test-browser: setup browser-deps
-	COURSE_FAST=1 $(BIN)/python -m pytest tests -m browser -q -p no:cacheprovider
+	COURSE_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests/test_browser.py -m browser -n $(JOBS) --dist load \
+		-q -p no:cacheprovider --durations=0 --durations-min=2; s=$$?; \
+		echo "browser screenshots: data/bench/screenshots/"; exit $$s
 
 # Re-execute notebooks in place in full mode, storing outputs and widget state (NB=path to pick one).
 execute: setup
 	$(BIN)/python scripts/execute_notebooks.py $(NB)
 
+# Measured table in data/bench/results.md (BENCH_ARGS="--no-full" or "--only 24_04" for a quick run).
 bench: setup
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache **/__pycache__

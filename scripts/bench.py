@@ -1,0 +1,140 @@
+"""``make bench``: measure the course and write ``data/bench/results.md`` and ``data/bench/results.json``.
+
+Per notebook: wall time in fast mode (COURSE_FAST=1) and full mode, peak RSS of its kernel, and the headline metrics
+the notebook reports (read from the executed notebook). Then our from-scratch parts timed against their reference
+libraries on the CPU and, when present, the GPU. Notebooks run on a temporary copy: committed files are not touched.
+
+Usage: python scripts/bench.py [--fast-only | --no-full] [--only NB ...] [--no-notebooks] [--no-speed] [--threads N]
+  --no-full       run fast mode only; the full-mode time is the last one recorded in data/bench/execute_times.json
+                  (by `make execute` or an earlier bench), and the table says so
+  --fast-only     run fast mode only and show no full-mode time at all
+  --only NB       only notebooks whose path contains NB (repeatable), e.g. --only 24_04
+  --threads N     CPU threads for torch in this process and the notebook kernels (1 is steadier on a shared machine)
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from execute_notebooks import TIMES, execute  # noqa: E402  (the same execution as `make execute`)
+
+from course_utils.bench import (  # noqa: E402
+    NotebookRun,
+    discover_notebooks,
+    headline_modes,
+    machine_info,
+    run_notebook,
+    served_copy,
+    speed_rows,
+    to_markdown,
+)
+from course_utils.report import read_headlines  # noqa: E402
+
+OUT = ROOT / "data" / "bench"
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _short(e: Exception) -> str:
+    if getattr(e, "ename", None):  # nbclient's CellExecutionError
+        return f"{e.ename}: {str(getattr(e, 'evalue', ''))[:150]}"
+    return f"{type(e).__name__}: {str(e).splitlines()[0][:150] if str(e) else ''}"
+
+
+def _record_full_time(key: str, seconds: float) -> None:
+    """Keep the full-mode time where `make execute` keeps its own (re-read first: it may have written since)."""
+    times = json.loads(TIMES.read_text()) if TIMES.exists() else {}
+    times[key] = {"full_seconds": round(seconds, 1), "date": time.strftime("%Y-%m-%d"), "by": "make bench"}
+    TIMES.parent.mkdir(parents=True, exist_ok=True)
+    TIMES.write_text(json.dumps(times, indent=2, sort_keys=True) + "\n")
+
+
+def bench_notebooks(args) -> list[dict]:
+    notebook_dir = ROOT / "notebooks"
+    paths = discover_notebooks(notebook_dir, args.only)
+    runs = []
+    with served_copy(notebook_dir, ROOT / "data") as copy:
+        for path in paths:
+            key = path.relative_to(ROOT).as_posix()
+            tmp = copy / path.relative_to(notebook_dir)
+            run = NotebookRun(key)
+            log(f"{key}: fast mode ...")
+            try:
+                run.fast_s, run.fast_peak_mb = run_notebook(tmp, execute, fast=True)
+            except Exception as e:
+                run.errors.append(f"fast mode failed: {_short(e)}")
+            if not (args.fast_only or args.no_full):
+                log(f"{key}: full mode ...")
+                try:
+                    run.full_s, run.full_peak_mb = run_notebook(tmp, execute, fast=False)
+                    run.full_source = "measured now"
+                    run.headlines = read_headlines(tmp)
+                    run.headline_source = f"this run, {'/'.join(headline_modes(tmp)) or '?'} mode"
+                    _record_full_time(key, run.full_s)
+                except Exception as e:
+                    run.full_source = f"failed: {_short(e)}"
+            elif args.no_full:
+                rec = (json.loads(TIMES.read_text()) if TIMES.exists() else {}).get(key)
+                if rec:
+                    run.full_s = rec["full_seconds"]
+                    run.full_source = f"recorded {rec.get('date', '?')} by {rec.get('by', 'make execute')}"
+                else:
+                    run.full_source = "no full run recorded"
+            else:
+                run.full_source = "not run (--fast-only)"
+            if not run.headlines:
+                run.headlines = read_headlines(path)
+                run.headline_source = f"committed notebook, {'/'.join(headline_modes(path)) or '?'} mode"
+            log(f"{key}: fast {run.fast_s or float('nan'):.1f} s, full {run.full_source}")
+            runs.append(dataclasses.asdict(run))
+    return runs
+
+
+def main(argv: list[str]) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--fast-only", action="store_true", help="fast mode only, no full-mode time")
+    p.add_argument("--no-full", action="store_true", help="fast mode only; full time from execute_times.json")
+    p.add_argument("--only", action="append", metavar="NB", help="notebooks whose path contains NB (repeatable)")
+    p.add_argument("--no-notebooks", action="store_true", help="skip the notebook runs")
+    p.add_argument("--no-speed", action="store_true", help="skip the speed ratios")
+    p.add_argument("--threads", type=int,
+                   help="CPU threads for torch here and in the kernels (default: torch's; 1 on a busy machine)")
+    args = p.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # kernels started from here inherit it
+
+    start = time.perf_counter()
+    results = {"machine": machine_info(), "command": " ".join(["python scripts/bench.py", *argv]),
+               "notebooks": None, "speed": None, "notes": []}
+    if not args.no_notebooks:
+        results["notebooks"] = bench_notebooks(args)
+    if not args.no_speed:
+        results["speed"] = speed_rows(log)
+    results["seconds"] = round(time.perf_counter() - start, 1)
+    results["notes"].append(f"the benchmark itself took {results['seconds']:.0f} s")
+    if args.only:
+        results["notes"].append(f"only notebooks matching {args.only}")
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    table = to_markdown(results)
+    (OUT / "results.md").write_text(table)
+    (OUT / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(table)
+    log(f"wrote {(OUT / 'results.md').relative_to(ROOT)} and {(OUT / 'results.json').relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
