@@ -1,0 +1,159 @@
+"""tasks.complementary: the 24.1 task's examples agree with their scenes, its exact joint is a distribution with
+the stated ceilings, the corruptions do what they say; and the fusion_basic models take (image, tokens)."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils.data import COLOR_ZH, COLORS, SHAPES, Tokenizer, questions
+from course_utils.nn import fusion_basic
+from course_utils.tasks.complementary import (
+    TYPICAL_SHAPE,
+    ComplementaryTask,
+    add_pixel_noise,
+    drop_modalities,
+    mask_tokens,
+    question,
+    shape_probs,
+    shuffle_pairs,
+)
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return Tokenizer.for_world()
+
+
+@pytest.fixture(scope="module")
+def sample(tok):
+    return ComplementaryTask().sample(64, rng=0, tokenizer=tok)
+
+
+def test_labels_are_the_shape_of_the_object_with_the_asked_color(sample):
+    for scene, color, label in zip(sample.scenes, sample.color.tolist(), sample.label.tolist()):
+        colors = [o.color for o in scene.objects]
+        assert len(set(colors)) == len(colors) == 3
+        assert scene.objects[colors.index(COLORS[color])].shape == SHAPES[label]
+
+
+def test_questions_name_the_asked_color_in_either_language(sample):
+    for text, color in zip(sample.texts, sample.color.tolist()):
+        assert COLORS[color] in text or COLOR_ZH[COLORS[color]] in text
+
+
+def test_question_templates_are_the_worlds_shape_of_color_questions(sample):
+    scene = sample.scenes[0]
+    for lang in ("en", "zh"):
+        world = {q.question for q in questions(scene, lang) if q.kind == "shape_of_color"}
+        world |= {q.question for seed in range(8) for q in questions(scene, lang, seed) if q.kind == "shape_of_color"}
+        ours = {question(o.color, lang, k) for o in scene.objects for k in range(2)}
+        assert ours == world
+
+
+def test_sample_shapes_and_token_vocabulary(sample, tok):
+    assert sample.image.shape == (64, 3, 32, 32) and sample.image.dtype == torch.float32
+    assert sample.tokens.shape == (64, 12) and sample.tokens.dtype == torch.long
+    assert (sample.tokens == tok.unk_id).sum() == 0
+    assert sample.image.min() >= 0 and sample.image.max() <= 1
+
+
+def test_sampling_is_deterministic_from_the_seed(tok):
+    a = ComplementaryTask().sample(8, rng=3, tokenizer=tok)
+    b = ComplementaryTask().sample(8, rng=3, tokenizer=tok)
+    assert torch.equal(a.image, b.image) and torch.equal(a.tokens, b.tokens) and torch.equal(a.label, b.label)
+
+
+def test_exact_joint_is_a_distribution_with_uniform_answers():
+    p, contents = ComplementaryTask().exact_joint()
+    assert p.shape == (3, len(contents), 6) and len(contents) == math.comb(6, 3) * 27
+    assert p.min() >= 0 and abs(p.sum() - 1) < 1e-12
+    assert np.allclose(p.sum((1, 2)), 1 / 3)
+
+
+def test_bayes_ceilings_match_the_closed_forms():
+    acc = ComplementaryTask(typical_prob=0.6).bayes_accuracy()
+    assert acc["text"] == pytest.approx(0.6)
+    assert acc["image+text"] == pytest.approx(1.0)
+    assert acc["chance"] == pytest.approx(1 / 3)
+    assert 0.6 < acc["image"] < 0.62
+    # independent uniform shapes: E[max count] / 3 = 17 / 27
+    assert ComplementaryTask(typical_prob=1 / 3).bayes_accuracy()["image"] == pytest.approx(17 / 27)
+    assert ComplementaryTask(typical_prob=1 / 3).bayes_accuracy()["text"] == pytest.approx(1 / 3)
+
+
+def test_empirical_frequencies_follow_the_exact_joint(tok):
+    task = ComplementaryTask()
+    data = task.sample(3000, rng=1, tokenizer=tok)
+    typical = torch.tensor([SHAPES.index(TYPICAL_SHAPE[COLORS[c]]) for c in data.color.tolist()])
+    assert abs((data.label == typical).float().mean().item() - 0.6) < 0.03
+
+
+def test_shape_probs_and_argument_errors():
+    assert shape_probs("red", 0.6).tolist() == pytest.approx([0.6, 0.2, 0.2])
+    with pytest.raises(ValueError, match="unknown color 'pink'"):
+        shape_probs("pink", 0.5)
+    with pytest.raises(ValueError, match="typical_prob"):
+        ComplementaryTask(typical_prob=1.5)
+    with pytest.raises(ValueError, match="n_objects"):
+        ComplementaryTask(n_objects=7)
+    with pytest.raises(ValueError, match="unknown language"):
+        question("red", "fr")
+
+
+def test_pixel_noise_keeps_a_valid_image_and_zero_noise_is_identity(sample):
+    noisy = add_pixel_noise(sample.image, 0.5, torch.Generator().manual_seed(0))
+    assert noisy.min() >= 0 and noisy.max() <= 1 and not torch.equal(noisy, sample.image)
+    assert torch.equal(add_pixel_noise(sample.image, 0.0), sample.image)
+
+
+def test_mask_tokens_touches_only_words(sample, tok):
+    masked = mask_tokens(sample.tokens, 1.0)
+    words = sample.tokens >= 6
+    assert (masked[words] == tok.unk_id).all()
+    assert torch.equal(masked[~words], sample.tokens[~words])
+    assert torch.equal(mask_tokens(sample.tokens, 0.0), sample.tokens)
+
+
+def test_shuffle_pairs_moves_exactly_the_chosen_share(sample):
+    out = shuffle_pairs(sample.tokens, 0.5, torch.Generator().manual_seed(0))
+    moved = (out != sample.tokens).any(1).sum().item()
+    assert moved <= 32 and moved >= 20           # a moved row may by chance receive an identical question
+    assert sorted(map(tuple, out.tolist())) == sorted(map(tuple, sample.tokens.tolist()))
+    assert torch.equal(shuffle_pairs(sample.tokens, 0.0), sample.tokens)
+
+
+def test_drop_modalities_never_drops_both(sample):
+    image, tokens = drop_modalities(sample.image, sample.tokens, 1.0, torch.Generator().manual_seed(0))
+    lost_image = (image != sample.image).flatten(1).any(1)
+    lost_text = (tokens != sample.tokens).any(1)
+    assert (lost_image ^ lost_text).all()
+
+
+@pytest.mark.parametrize("name", ["ImageOnly", "TextOnly", "ConcatFusion", "EarlyFusion", "VectorConcatFusion"])
+def test_fusion_models_map_image_and_tokens_to_logits(name, sample, tok):
+    cls = getattr(fusion_basic, name)
+    model = cls() if name == "ImageOnly" else cls(tok.vocab_size)
+    assert model(sample.image[:5], sample.tokens[:5]).shape == (5, 3)
+
+
+def test_fusion_models_reject_wrong_inputs(sample, tok):
+    model = fusion_basic.ConcatFusion(tok.vocab_size)
+    with pytest.raises(ValueError, match="expected images"):
+        model(sample.image[:, :1], sample.tokens)
+    with pytest.raises(ValueError, match="expected token ids"):
+        model(sample.image, sample.tokens.float())
+
+
+def test_decision_fusion_is_bayes_when_modalities_are_conditionally_independent():
+    # p(y), p(v|y), p(t|y) with v and t independent given y: the product rule is the exact posterior
+    g = np.random.default_rng(0)
+    p_y = g.dirichlet(np.ones(3))
+    p_v_y, p_t_y = g.dirichlet(np.ones(4), size=3), g.dirichlet(np.ones(5), size=3)   # (Y, V), (Y, T)
+    joint = p_y[:, None, None] * p_v_y[:, :, None] * p_t_y[:, None, :]                  # (Y, V, T)
+    post_v = torch.tensor(joint.sum(2) / joint.sum((0, 2)), dtype=torch.float64).T.log()  # (V, Y)
+    post_t = torch.tensor(joint.sum(1) / joint.sum((0, 1)), dtype=torch.float64).T.log()  # (T, Y)
+    fused = fusion_basic.decision_fusion(post_v[:, None].expand(4, 5, 3), post_t[None].expand(4, 5, 3),
+                                         torch.tensor(p_y).log())
+    exact = torch.tensor(joint / joint.sum(0), dtype=torch.float64).permute(1, 2, 0).log()  # (V, T, Y)
+    assert torch.allclose(fused.log_softmax(-1), exact, atol=1e-10)
