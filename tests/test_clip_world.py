@@ -1,0 +1,92 @@
+"""The clip_world recipe: training batches respect the held-out split, hard negatives are false, weights load."""
+import numpy as np
+import pytest
+import torch
+
+from course_utils import data as W
+from course_utils import pretrained
+from course_utils.recipes import clip_world as cw
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return cw.make_batch(np.random.default_rng(0), 64, "all")
+
+
+def test_batch_has_images_tokens_and_one_hard_negative_per_image(batch):
+    assert batch["images"].shape == (64, 3, 32, 32)
+    assert batch["tokens"].shape[0] == 64 and batch["tokens"].shape[1] <= cw.CONTEXT_LENGTH
+    assert batch["neg_tokens"].shape[0] == 64
+    tok = cw.tokenizer()
+    assert not (batch["tokens"] == tok.unk_id).any() and not (batch["neg_tokens"] == tok.unk_id).any()
+    assert ((batch["tokens"] == tok.eos_id).sum(1) == 1).all()
+
+
+def test_training_scenes_never_show_a_held_out_pair():
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        b = cw.make_batch(rng, 64, "all")
+        text = " ".join(b["captions"] + b["neg_captions"])
+        for color, shape in W.HELD_OUT_COMBOS:
+            assert f"{color} {shape}" not in text  # neither in captions nor in hard negatives
+            assert f"{W.COLOR_ZH[color]}的大{W.SHAPE_ZH[shape]}" not in text
+            assert f"{W.COLOR_ZH[color]}的小{W.SHAPE_ZH[shape]}" not in text
+
+
+def test_hard_negatives_differ_from_their_caption(batch):
+    assert all(c != n for c, n in zip(batch["captions"], batch["neg_captions"]))
+
+
+def test_same_marks_each_pair_and_captions_true_of_other_images(batch):
+    same = batch["same"]
+    assert same.diagonal().all()
+    i, j = torch.nonzero(same & ~torch.eye(64, dtype=torch.bool))[0]  # single-object scenes repeat often
+    assert batch["img_keys"][i, batch["cap_kind"][j]] == batch["cap_keys"][j]
+
+
+def test_naive_batch_has_single_objects_and_diagonal_targets():
+    b = cw.make_batch(np.random.default_rng(0), 32, "none")
+    assert torch.equal(b["same"], torch.eye(32, dtype=torch.bool)) and "neg_tokens" not in b
+    assert all(" and " not in c and "和" not in c for c in b["captions"])
+
+
+def test_unknown_remedy_raises_value_error():
+    with pytest.raises(ValueError, match="unknown remedy 'colour_jitter'"):
+        cw.parse_remedy("multi_object+colour_jitter")
+    assert cw.parse_remedy("all") == frozenset(cw.REMEDIES) and cw.parse_remedy("none") == frozenset()
+
+
+@pytest.mark.parametrize("remedy", ["none", "all"])
+def test_a_few_training_steps_lower_the_loss(remedy):
+    torch.manual_seed(0)
+    model = cw.build(fast=True)
+    b = cw.make_batch(np.random.default_rng(0), 32, remedy)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(8):
+        loss = cw.batch_loss(model, b, remedy)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+
+
+def test_zero_shot_evaluation_covers_the_18_classes():
+    model = cw.build(fast=True).eval()
+    w = cw.zero_shot_classifier(model)
+    assert w.shape == (32, 18)
+    acc, preds, labels = cw.evaluate_zero_shot(model, held_out=True, n_per_class=4, return_predictions=True)
+    assert 0.0 <= acc <= 1.0 and len(preds) == 24
+    assert {W.PAIRS[k] for k in labels.tolist()} == set(W.HELD_OUT_COMBOS)
+
+
+def test_clip_world_is_registered():
+    assert "clip_world" in pretrained.recipes()
+
+
+@pytest.mark.skipif(pretrained.status("clip_world") != "ok", reason="clip_world weights not trained yet")
+def test_shipped_weights_bind_color_and_shape():
+    model = pretrained.get("clip_world", train=False, verbose=False).cpu()
+    assert cw.evaluate_zero_shot(model, held_out=False, n_per_class=20) >= 0.98
+    assert cw.evaluate_zero_shot(model, held_out=True, n_per_class=20) >= 0.90
