@@ -1,0 +1,194 @@
+"""Attention maps of a ViT over its image: per layer and head, attention rollout, position-embedding similarity.
+
+Every function draws a static matplotlib figure; ``attention_explorer`` wraps them in controls through
+``interactive_plot`` (a static figure first, then the live widget).
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+
+from .plots import attention_overlay, to_hwc
+
+
+def _grid(n_patches: int) -> int:
+    g = math.isqrt(n_patches)
+    if g * g != n_patches:
+        raise ValueError(f"{n_patches} patches do not form a square grid")
+    return g
+
+
+def cls_attention(attns: torch.Tensor, layer: int, head: int | str = "mean") -> torch.Tensor:
+    """The class token's attention to the patches, (B, g, g), from attention weights (L, B, h, T, T).
+
+    ``head`` is an index or "mean" / "max" over the heads."""
+    L, _, h = attns.shape[:3]
+    if not 0 <= layer < L:
+        raise ValueError(f"layer {layer} does not exist; the model has layers 0..{L - 1}")
+    a = attns[layer, :, :, 0, 1:]  # (B, h, N): row of the class token, columns of the patches
+    if head == "mean":
+        a = a.mean(1)
+    elif head == "max":
+        a = a.amax(1)
+    elif isinstance(head, int) and 0 <= head < h:
+        a = a[:, head]
+    else:
+        raise ValueError(f"head must be 0..{h - 1}, 'mean' or 'max', got {head!r}")
+    g = _grid(a.size(-1))
+    return a.reshape(-1, g, g)  # (B, g, g)
+
+
+def rollout_maps(rollout: torch.Tensor) -> torch.Tensor:
+    """Attention rollout R (B, T, T) -> how much the class token draws from each patch, (B, g, g)."""
+    r = rollout[:, 0, 1:]  # (B, N)
+    g = _grid(r.size(-1))
+    return r.reshape(-1, g, g)
+
+
+def plot_layer_head_grid(image: torch.Tensor, attns_one: torch.Tensor, title: str = ""):
+    """All layers (rows) × heads (columns) of the class token's attention over one image; attns_one (L, h, T, T)."""
+    L, h = attns_one.shape[:2]
+    fig, axes = plt.subplots(L, h + 1, figsize=(1.35 * (h + 1), 1.4 * L), squeeze=False)
+    for layer in range(L):
+        axes[layer, 0].imshow(to_hwc(image), interpolation="nearest")
+        axes[layer, 0].set_title(f"layer {layer}", fontsize=8)
+        axes[layer, 0].axis("off")
+        maps = cls_attention(attns_one[:, None], layer, "mean")  # only for the grid size check
+        g = maps.size(-1)
+        for head in range(h):
+            a = attns_one[layer, head, 0, 1:].reshape(g, g)
+            attention_overlay(image, a, ax=axes[layer, head + 1], title=f"head {head}" if layer == 0 else "")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    plt.tight_layout()
+    return fig
+
+
+def plot_rollout_row(images: torch.Tensor, rollout: torch.Tensor, attns: torch.Tensor | None = None,
+                     titles: Sequence[str] | None = None):
+    """Images (B, C, H, W), the last layer's mean class-token attention (if ``attns`` given), and the rollout."""
+    B = len(images)
+    rows = 3 if attns is not None else 2
+    fig, axes = plt.subplots(rows, B, figsize=(1.5 * B, 1.5 * rows), squeeze=False)
+    roll = rollout_maps(rollout)
+    last = cls_attention(attns, attns.size(0) - 1, "mean") if attns is not None else None
+    for i in range(B):
+        axes[0, i].imshow(to_hwc(images[i]), interpolation="nearest")
+        axes[0, i].set_title(titles[i] if titles else "", fontsize=8)
+        axes[0, i].axis("off")
+        if last is not None:
+            attention_overlay(images[i], last[i], ax=axes[1, i], title="last layer" if i == 0 else "")
+        attention_overlay(images[i], roll[i], ax=axes[-1, i], title="rollout" if i == 0 else "")
+    plt.tight_layout()
+    return fig
+
+
+def plot_pos_embed_similarity(sim: torch.Tensor, title: str = "position embedding similarity"):
+    """Fig. 7 (center) of the ViT paper: for each patch position (i, j), a small map of the cosine similarity of
+    its embedding with every other position; sim (g, g, g, g) from ``cosine_similarity_grid``."""
+    g = sim.size(0)
+    cell = max(0.6, 4.0 / g)  # inches per small map: small grids get bigger maps
+    fig, axes = plt.subplots(g, g, figsize=(cell * g + 1.2, cell * g), squeeze=False)
+    vmin, vmax = float(sim.min()), 1.0
+    for i in range(g):
+        for j in range(g):
+            ax = axes[i, j]
+            im = ax.imshow(sim[i, j].numpy(), cmap="viridis", vmin=vmin, vmax=vmax, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j == 0:
+                ax.set_ylabel(str(i + 1), fontsize=7, rotation=0, labelpad=6)
+            if i == g - 1:
+                ax.set_xlabel(str(j + 1), fontsize=7)
+    fig.supxlabel("input patch column", fontsize=8)
+    fig.supylabel("input patch row", fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.colorbar(im, ax=axes, fraction=0.03, pad=0.02, label="cosine similarity")
+    return fig
+
+
+def plot_embedding_filters(weight: torch.Tensor, patch_size: int, channels: int = 3, k: int = 16,
+                           title: str = "principal components of the patch embedding E"):
+    """Fig. 7 (left) of the ViT paper: the top-``k`` principal components of the rows of E (dim, C·p·p),
+    each shown as a p×p patch."""
+    w = weight.detach().float().cpu()
+    w = w - w.mean(0, keepdim=True)
+    _, s, vh = torch.linalg.svd(w, full_matrices=False)  # vh: (r, C·p·p)
+    k = min(k, vh.size(0))
+    cols = min(8, k)
+    rows = math.ceil(k / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.0 * cols, 1.05 * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < k:
+            f = vh[i].view(channels, patch_size, patch_size)
+            f = (f - f.min()) / (f.max() - f.min() + 1e-8)
+            ax.imshow(to_hwc(f), cmap="gray" if channels == 1 else None, interpolation="nearest")
+            ax.set_title(f"{i + 1}", fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    plt.tight_layout()
+    return fig
+
+
+def mean_attention_distance(attns: torch.Tensor, patch_size: int = 1) -> torch.Tensor:
+    """Mean attention distance per layer and head, (L, h), in pixels (Dosovitskiy et al. Fig. 7 right; Raghu et al.).
+
+    For every patch query, the distance to each patch key weighted by its attention, averaged over queries and
+    images; the class token is left out. Small = local, like a convolution; large = global."""
+    L, B, h, T, _ = attns.shape
+    g = _grid(T - 1)
+    ys, xs = torch.meshgrid(torch.arange(g), torch.arange(g), indexing="ij")
+    pos = torch.stack([ys.flatten(), xs.flatten()], 1).float() * patch_size  # (N, 2)
+    dist = torch.cdist(pos, pos)  # (N, N)
+    a = attns[..., 1:, 1:].float()  # (L, B, h, N, N) patch-to-patch attention
+    a = a / a.sum(-1, keepdim=True).clamp_min(1e-12)  # renormalize without the class token
+    return (a * dist).sum(-1).mean(dim=(1, 3))  # (L, h)
+
+
+def attention_explorer(model, images: torch.Tensor, titles: Sequence[str] | None = None, *, image: int = 0,
+                       layer: int | None = None, head: int | str = "mean"):
+    """A widget: choose an image, a layer and a head (or the mean over heads, or the rollout over all layers),
+    and see where the class token looks. Leaves a static figure for the chosen defaults."""
+    import ipywidgets as widgets
+
+    from ..nn.vit import attention_rollout
+    from .widgets import interactive_plot
+
+    device = next(model.parameters()).device
+    attns = model.attention_maps(images.to(device)).float().cpu()  # (L, B, h, T, T)
+    rollout = attention_rollout(attns)  # (B, T, T)
+    L, B, h = attns.shape[:3]
+    layer = L - 1 if layer is None else layer
+
+    def draw(image: int, layer: int, head):
+        fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.6))
+        axes[0].imshow(to_hwc(images[image]), interpolation="nearest")
+        axes[0].set_title(titles[image] if titles else f"image {image}", fontsize=9)
+        axes[0].axis("off")
+        a = cls_attention(attns[:, image:image + 1], layer, head)[0]
+        attention_overlay(images[image], a, ax=axes[1], title=f"[CLS] attention, layer {layer}, head {head}")
+        attention_overlay(images[image], rollout_maps(rollout[image:image + 1])[0], ax=axes[2],
+                          title="rollout (all layers)")
+        plt.tight_layout()
+
+    return interactive_plot(
+        draw,
+        image=widgets.IntSlider(value=image, min=0, max=B - 1, description="image"),
+        layer=widgets.IntSlider(value=layer, min=0, max=L - 1, description="layer"),
+        head=widgets.Dropdown(options=["mean", "max", *range(h)], value=head, description="head"),
+    )
+
+
+def upsample_map(a: torch.Tensor, size: int) -> torch.Tensor:
+    """(g, g) map -> (size, size), nearest neighbour (each patch becomes a block)."""
+    return F.interpolate(a[None, None].float(), size=(size, size), mode="nearest")[0, 0]
+
+
+__all__ = [
+    "attention_explorer", "cls_attention", "mean_attention_distance", "plot_embedding_filters",
+    "plot_layer_head_grid", "plot_pos_embed_similarity", "plot_rollout_row", "rollout_maps", "upsample_map",
+]
