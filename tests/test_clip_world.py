@@ -83,10 +83,3 @@ def test_zero_shot_evaluation_covers_the_18_classes():
 
 def test_clip_world_is_registered():
     assert "clip_world" in pretrained.recipes()
-
-
-@pytest.mark.skipif(pretrained.status("clip_world") != "ok", reason="clip_world weights not trained yet")
-def test_shipped_weights_bind_color_and_shape():
-    model = pretrained.get("clip_world", train=False, verbose=False).cpu()
-    assert cw.evaluate_zero_shot(model, held_out=False, n_per_class=20) >= 0.98
-    assert cw.evaluate_zero_shot(model, held_out=True, n_per_class=20) >= 0.90

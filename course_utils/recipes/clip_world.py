@@ -10,7 +10,10 @@ the held-out pairs (DESIGN.md §10). The remedies below are switches of ``train_
 * ``hard_negatives``: NegCLIP-style attribute-swapped captions (one color or shape changed, or two objects' colors
   swapped), false for their image, as extra candidates (``negclip_loss``); they only use *seen* pairs;
 * ``attribute_captions``: decorrelating text: a share of captions names only the colors or only the shapes
-  ("a small red object", "a large triangle"), so color and shape get directions of their own.
+  ("a small red object", "a large triangle"), so color and shape get directions of their own;
+* ``color_augment``: decorrelating images: a share of scenes has its objects repainted in random shades of gray
+  (no palette color, so no held-out pair leaks in) and is captioned by shape only, so the image encoder must
+  recognize a triangle whatever its color.
 
 ``remedy="none"`` is the naive baseline, ``"all"`` every remedy, or a ``"+"``-joined list / an iterable of names.
 """
@@ -35,11 +38,12 @@ from ..nn.vit import ViTConfig
 from ..nn.zero_shot import build_zero_shot_classifier, zero_shot_predict
 
 NAME = "clip_world"
-REMEDIES = ("multi_object", "multi_positive", "hard_negatives", "attribute_captions")
+REMEDIES = ("multi_object", "multi_positive", "hard_negatives", "attribute_captions", "color_augment")
 IMAGE_SIZE = 32
 CONTEXT_LENGTH = 48  # the longest world caption (4 objects) has 38 tokens with <bos>/<eos>
 LANGS = ("en", "zh")
 ATTRIBUTE_SHARE = 0.25  # share of captions that name only colors or only shapes (attribute_captions)
+GRAY_SHARE = 0.25  # share of images whose objects are repainted gray and captioned by shape only (color_augment)
 
 SEEN_PAIRS = tuple(p for p in W.PAIRS if p not in W.HELD_OUT_COMBOS)
 CLASSNAMES = tuple(f"{c} {s}" for c, s in W.PAIRS)  # the 18 classes, index = PAIRS index
@@ -81,7 +85,7 @@ def config(fast: bool = False) -> CLIPConfig:
     tok = tokenizer()
     if fast:
         return CLIPConfig.fast(vocab_size=tok.vocab_size, eos_id=tok.eos_id, context_length=CONTEXT_LENGTH)
-    vision = ViTConfig(image_size=IMAGE_SIZE, patch_size=4, num_classes=0, dim=64, depth=4, heads=4, mlp_ratio=2.0,
+    vision = ViTConfig(image_size=IMAGE_SIZE, patch_size=8, num_classes=0, dim=64, depth=4, heads=4, mlp_ratio=2.0,
                        ln_pre=True, ln_eps=1e-5)
     text = TextConfig(vocab_size=tok.vocab_size, context_length=CONTEXT_LENGTH, width=64, heads=4, layers=3,
                       mlp_ratio=2.0, eos_id=tok.eos_id, pool="eos_id")
@@ -184,6 +188,15 @@ def _perturb(scene: W.Scene, kind: str, rng: np.random.Generator) -> W.Scene | N
     return None
 
 
+def _paint_gray(images: torch.Tensor, mask: torch.Tensor, which: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+    """Repaint every object of the chosen images in its own random gray level (the instance mask says where)."""
+    images = images.clone()
+    for b in np.flatnonzero(which):
+        for k in range(1, int(mask[b].max()) + 1):
+            images[b][:, mask[b] == k] = float(rng.uniform(0.35, 1.0))  # (3, n_pixels) <- one gray level
+    return images
+
+
 def _tokens(captions: list[str]) -> torch.Tensor:
     """(B, T) ids padded to the longest caption, at most CONTEXT_LENGTH (longer ones cut, keeping <eos>)."""
     ids = tokenizer().batch(captions)
@@ -215,12 +228,21 @@ def make_batch(
     if "attribute_captions" in remedies:
         picks = rng.random(batch_size)
         kinds = ["color" if p < ATTRIBUTE_SHARE / 2 else "shape" if p < ATTRIBUTE_SHARE else "full" for p in picks]
+    gray = np.zeros(batch_size, dtype=bool)
+    if "color_augment" in remedies:
+        gray = rng.random(batch_size) < GRAY_SHARE
+        kinds = ["shape" if g else k for g, k in zip(gray, kinds)]
     lang_ids = rng.integers(len(langs), size=batch_size)
     template_ids = rng.integers(len(caption_templates), size=batch_size)
     captions = [_caption(s, k, langs[li], caption_templates[ti])
                 for s, k, li, ti in zip(scenes, kinds, lang_ids, template_ids)]
-    images = W.render_batch(scenes, IMAGE_SIZE).rgb  # (B, 3, 32, 32)
+    rendered = W.render_batch(scenes, IMAGE_SIZE)
+    images = rendered.rgb  # (B, 3, 32, 32)
     img_keys = torch.tensor([[description_key(s, k) for k in KINDS] for s in scenes])  # (B, 3)
+    if gray.any():
+        images = _paint_gray(images, rendered.mask, gray, rng)
+        idx = torch.from_numpy(np.flatnonzero(gray))
+        img_keys[idx, 0] = img_keys[idx, 1] = -1 - idx  # gray objects fit no caption that names a color
     cap_kind = torch.tensor([KINDS.index(k) for k in kinds])  # (B,)
     cap_keys = img_keys[torch.arange(batch_size), cap_kind]  # (B,)
     if "multi_positive" in remedies:
@@ -380,21 +402,25 @@ def templates(langs: tuple[str, ...] = LANGS) -> list:
     return out
 
 
-def zero_shot_classifier(model: CLIP, langs: tuple[str, ...] = LANGS) -> torch.Tensor:
-    """(embed_dim, 18) classifier from prompt ensembling over the templates of ``langs``."""
+def zero_shot_classifier(model: CLIP, langs: tuple[str, ...] = LANGS, prompt_templates=None) -> torch.Tensor:
+    """(embed_dim, 18) classifier from prompt ensembling over the templates of ``langs`` (or ``prompt_templates``)."""
     tok = tokenizer()
-    return build_zero_shot_classifier(model, lambda texts: tok.batch(texts), CLASSNAMES, templates(langs),
+    chosen = templates(langs) if prompt_templates is None else list(prompt_templates)
+    return build_zero_shot_classifier(model, lambda texts: tok.batch(texts), CLASSNAMES, chosen,
                                       num_classes_per_batch=None)
 
 
 @torch.no_grad()
 def evaluate_zero_shot(model: CLIP, held_out: bool = False, *, n_per_class: int = 50,
-                       langs: tuple[str, ...] = LANGS, return_predictions: bool = False):
-    """Zero-shot top-1 accuracy among all 18 color-shape classes on single-object images of seen / held-out pairs."""
+                       langs: tuple[str, ...] = LANGS, prompt_templates=None, return_predictions: bool = False):
+    """Zero-shot top-1 accuracy among all 18 color-shape classes on single-object images of seen / held-out pairs.
+
+    The classifier ensembles the prompt templates of ``langs`` (both sizes, both languages by default), or the
+    given ``prompt_templates`` (e.g. ``["a small {}."]`` for a single prompt)."""
     was_training = model.training
     model.eval()
     images, labels = eval_images(bool(held_out), n_per_class)
-    classifier = zero_shot_classifier(model, langs)
+    classifier = zero_shot_classifier(model, langs, prompt_templates)
     device = classifier.device
     preds = zero_shot_predict(model, images.to(device), classifier).cpu()
     model.train(was_training)

@@ -55,6 +55,7 @@ def draw_temperature(cos: torch.Tensor, positive: int, log10_tau: float, labels:
     ax3 = ax2.twinx()
     ax3.plot(taus, vals[:, 1], color="C2", label="|dL/dc|")
     ax3.set_yscale("log")
+    ax3.set_ylim(1e-4, max(10.0, float(vals[:, 1].max()) * 2))
     ax3.set_ylabel("|dL/dc|", color="C2")
     h1, l1 = ax2.get_legend_handles_labels()
     h2, l2 = ax3.get_legend_handles_labels()
