@@ -1,4 +1,4 @@
-"""Building blocks shared by several notebooks: attention, transformer blocks, ViT, a small CNN."""
+"""Building blocks shared by several notebooks: attention, transformer blocks, ViT, a small CNN, text encoder, CLIP."""
 
 from .attention import (
     MLP,
@@ -9,7 +9,10 @@ from .attention import (
     causal_mask,
     scaled_dot_product_attention,
 )
+from .clip import CLIP, CLIPConfig
+from .clip_loss import clip_loss, multi_positive_clip_loss, negclip_loss, siglip_loss
 from .cnn import SmallCNN
+from .text import TextConfig, TextTransformer
 from .vit import (
     PatchEmbedding,
     VisionTransformer,
@@ -19,8 +22,20 @@ from .vit import (
     sincos_2d_pos_embed,
     unpatchify,
 )
+from .zero_shot import build_zero_shot_classifier, zero_shot_logits, zero_shot_predict
 
 __all__ = [
+    "CLIP",
+    "CLIPConfig",
+    "TextConfig",
+    "TextTransformer",
+    "build_zero_shot_classifier",
+    "clip_loss",
+    "multi_positive_clip_loss",
+    "negclip_loss",
+    "siglip_loss",
+    "zero_shot_logits",
+    "zero_shot_predict",
     "MLP",
     "CrossAttention",
     "MultiHeadAttention",
