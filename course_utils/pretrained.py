@@ -138,7 +138,9 @@ def get(name: str, *, train: bool = True, directory: Path | None = None, verbose
                   f"on {entry.get('trained_on')}; metrics {entry.get('metrics')})")
         return model.eval().to(settings.DEVICE)
     if not train:
-        raise FileNotFoundError(f"weights for {name!r} are {state} in data/checkpoints/; call get({name!r}, train=True)")
+        raise FileNotFoundError(
+            f"weights for {name!r} are {state} in data/checkpoints/; call get({name!r}, train=True)"
+        )
     if state == "hash mismatch":
         warnings.warn(f"{path.name}: sha256 does not match the manifest; retraining with the recipe", stacklevel=2)
     if verbose:

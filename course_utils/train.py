@@ -188,7 +188,8 @@ def fit(
         history.loss.append(loss.item())
         bar.update(1)
         if step % 10 == 0:
-            bar.set_postfix(loss=f"{history.smoothed_loss()[-1]:.4f}", **{k: f"{float(v):.3f}" for k, v in logs.items()})
+            shown = {k: f"{float(v):.3f}" for k, v in logs.items()}
+            bar.set_postfix(loss=f"{history.smoothed_loss()[-1]:.4f}", **shown)
         if (step + 1) % eval_every == 0 and step + 1 < steps:
             run_eval(step + 1)
         if time_limit is not None and time.perf_counter() - start > time_limit:

@@ -144,7 +144,8 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--global-batch", type=int, default=256, help="pairs per step summed over all processes")
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--remedy", default="all", help="binding remedies, e.g. 'none', 'all', 'multi_object+hard_negatives'")
+    p.add_argument("--remedy", default="all",
+                   help="binding remedies, e.g. 'none', 'all', 'multi_object+hard_negatives'")
     p.add_argument("--gather-with-grad", action=argparse.BooleanOptionalAction, default=True,
                    help="all_gather with gradients: exact global-batch gradients (default on)")
     p.add_argument("--seed", type=int, default=0)

@@ -1,7 +1,8 @@
 """environment.yml lists exactly the dependencies of pyproject.toml, with the same version ranges, and no pins."""
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 
