@@ -112,6 +112,31 @@ def test_config_with_conflicting_widths_raises_value_error():
         CLIPConfig(text=TextConfig(output_dim=16), embed_dim=32)
 
 
+def test_conv_image_tower_gives_embed_dim_features_and_trains():
+    torch.manual_seed(0)
+    model = CLIP(CLIPConfig.fast(vocab_size=50, eos_id=EOS, context_length=12, image_tower="conv", conv_width=4))
+    images, tokens = batch()
+    z_img, z_txt, scale = model(images, tokens)
+    assert z_img.shape == z_txt.shape == (4, 32)
+    assert torch.allclose(z_img.norm(dim=-1), torch.ones(4), atol=1e-6)
+    clip_loss(z_img, z_txt, scale).backward()
+    assert all(p.grad is not None for p in model.visual.parameters())
+    # global average pooling: the tower reads any size divisible into three 2× poolings
+    assert model.encode_image(torch.rand(2, 3, 16, 16)).shape == (2, 32)
+
+
+def test_conv_tower_errors_name_the_value():
+    with pytest.raises(ValueError, match="image_tower must be 'vit' or 'conv', got 'resnet'"):
+        CLIPConfig(image_tower="resnet")
+    with pytest.raises(ValueError, match="conv_width must be >= 1, got 0"):
+        CLIPConfig(image_tower="conv", conv_width=0)
+    model = CLIP(CLIPConfig(image_tower="conv", conv_width=4))
+    with pytest.raises(ValueError, match=r"expected images \(B, 3, H, W\), got shape \(3, 32, 32\)"):
+        model.encode_image(torch.rand(3, 32, 32))
+    with pytest.raises(ValueError, match="image size 4 is too small"):
+        model.encode_image(torch.rand(1, 3, 4, 4))
+
+
 # ------------------------------------------------------------------ open_clip weights
 
 

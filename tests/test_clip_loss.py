@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from open_clip.loss import ClipLoss, SigLipLoss
 
-from course_utils.nn.clip_loss import clip_logits, clip_loss, multi_positive_clip_loss, siglip_loss
+from course_utils.nn.clip_loss import clip_logits, clip_loss, multi_positive_clip_loss, negclip_loss, siglip_loss
 
 
 def pairs(n=16, d=8, seed=0):
@@ -68,6 +68,17 @@ def test_multi_positive_loss_does_not_push_apart_true_matches():
     same = torch.tensor([[1, 1, 0], [1, 1, 0], [0, 0, 1]], dtype=torch.bool)
     assert multi_positive_clip_loss(merged, merged, 20.0, same) < multi_positive_clip_loss(apart, apart, 20.0, same)
     assert clip_loss(apart, apart, 20.0) < clip_loss(merged, merged, 20.0)
+
+
+def test_negclip_loss_adds_hard_negatives_to_the_image_to_text_candidates():
+    z_img, z_txt = pairs()
+    z_neg = F.normalize(torch.randn(5, 8, generator=torch.Generator().manual_seed(1)), dim=-1)
+    logits = clip_logits(z_img, z_txt, 14.3)
+    i2t = torch.cat([logits, clip_logits(z_img, z_neg, 14.3)], dim=1)  # (16, 21): captions, then negatives
+    target = torch.arange(16)
+    ref = (F.cross_entropy(i2t, target) + F.cross_entropy(logits.T, target)) / 2
+    assert torch.allclose(negclip_loss(z_img, z_txt, 14.3, z_neg), ref, atol=1e-6)
+    assert negclip_loss(z_img, z_txt, 14.3, z_neg) > clip_loss(z_img, z_txt, 14.3)
 
 
 def test_loss_inputs_of_different_shapes_raise_value_error():

@@ -83,3 +83,23 @@ def test_zero_shot_evaluation_covers_the_18_classes():
 
 def test_clip_world_is_registered():
     assert "clip_world" in pretrained.recipes()
+
+
+def test_shipped_clip_world_weights_load_and_meet_the_zero_shot_targets():
+    assert pretrained.status("clip_world") == "ok"
+    model = pretrained.get("clip_world", train=False, verbose=False)
+    assert model.config.image_tower == "conv"
+    assert cw.evaluate_zero_shot(model, held_out=False) >= 0.98  # 12 seen pairs, 50 images each
+    assert cw.evaluate_zero_shot(model, held_out=True) >= 0.90  # 6 pairs never in training
+
+
+def test_color_augment_paints_objects_gray_and_captions_them_by_shape_only():
+    b = cw.make_batch(np.random.default_rng(3), 64, "color_augment")
+    gray = (b["cap_kind"] == cw.KINDS.index("shape")).nonzero().flatten()
+    assert len(gray) > 0
+    for i in gray.tolist():
+        img = b["images"][i]  # (3, 32, 32): every pixel gray, the background included
+        assert torch.allclose(img[0], img[1]) and torch.allclose(img[1], img[2])
+        assert not any(c in b["captions"][i] for c in W.COLORS + tuple(W.COLOR_ZH.values()))
+    colored = [i for i in range(64) if i not in set(gray.tolist())]
+    assert any(not torch.allclose(b["images"][i][0], b["images"][i][1]) for i in colored)

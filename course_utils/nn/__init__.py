@@ -11,7 +11,7 @@ from .attention import (
 )
 from .clip import CLIP, CLIPConfig
 from .clip_loss import clip_loss, multi_positive_clip_loss, negclip_loss, siglip_loss
-from .cnn import SmallCNN
+from .cnn import ConvImageTower, SmallCNN
 from .text import TextConfig, TextTransformer
 from .vit import (
     PatchEmbedding,
@@ -41,6 +41,7 @@ __all__ = [
     "MultiHeadAttention",
     "PatchEmbedding",
     "QuickGELU",
+    "ConvImageTower",
     "SmallCNN",
     "TransformerBlock",
     "ViTConfig",

@@ -1,6 +1,7 @@
 """CLIP (Radford et al. 2021) from scratch: an image encoder and a text encoder that meet in one embedding space.
 
 image (B, 3, H, W) -> VisionTransformer -> projection -> z_img (B, embed_dim), L2-normalized
+                      (or ConvImageTower, a small CNN with its projection: ``CLIPConfig(image_tower="conv")``)
 tokens (B, T)      -> TextTransformer   -> projection -> z_txt (B, embed_dim), L2-normalized
 s_ij = exp(logit_scale) <z_img_i, z_txt_j>, with 1/τ = exp(logit_scale) learned, initialised to 1/0.07, at most 100.
 
@@ -17,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .cnn import ConvImageTower
 from .text import TextConfig, TextTransformer
 from .vit import VisionTransformer, ViTConfig
 
@@ -35,8 +37,14 @@ class CLIPConfig:
     embed_dim: int = 64
     init_logit_scale: float = LOGIT_SCALE_INIT
     init_logit_bias: float | None = None  # set (e.g. -10) for a SigLIP model with a learned bias
+    image_tower: str = "vit"  # "vit" = VisionTransformer(vision); "conv" = ConvImageTower(width=conv_width)
+    conv_width: int = 32  # first-stage channels of the conv tower (then 2w, 4w)
 
     def __post_init__(self):
+        if self.image_tower not in ("vit", "conv"):
+            raise ValueError(f"image_tower must be 'vit' or 'conv', got {self.image_tower!r}")
+        if self.conv_width < 1:
+            raise ValueError(f"conv_width must be >= 1, got {self.conv_width}")
         # CLIP's towers end in projections to embed_dim and have no classifier head.
         if self.vision.output_dim not in (None, self.embed_dim):
             raise ValueError(f"vision output_dim {self.vision.output_dim} differs from embed_dim {self.embed_dim}")
@@ -63,7 +71,10 @@ class CLIP(nn.Module):
     def __init__(self, config: CLIPConfig):
         super().__init__()
         self.config = config
-        self.visual = VisionTransformer(config.vision)
+        if config.image_tower == "conv":
+            self.visual = ConvImageTower(config.embed_dim, config.conv_width, config.vision.in_channels)
+        else:
+            self.visual = VisionTransformer(config.vision)
         self.text = TextTransformer(config.text)
         self.logit_scale = nn.Parameter(torch.tensor(float(config.init_logit_scale)))  # log(1/τ)
         if config.init_logit_bias is not None:

@@ -16,6 +16,14 @@ the held-out pairs (DESIGN.md §10). The remedies below are switches of ``train_
   recognize a triangle whatever its color.
 
 ``remedy="none"`` is the naive baseline, ``"all"`` every remedy, or a ``"+"``-joined list / an iterable of names.
+
+The registered model has a small CNN image tower (``CLIPConfig(image_tower="conv")``, as CLIP also ships ResNet
+towers) and the causal text transformer. ``scripts/clip_world_sweep.py`` chose it (3000 steps of 128 pairs, seed 0,
+zero-shot top-1 on held-out pairs; full table in ``data/bench/clip_world_sweep.json``): with every remedy the conv
+tower reaches 95.3 % (seeds 1, 2: 100 %, 96.7 %; 1500 steps: 97.3 %), a ViT with mean pooling 72.7 % (patch 8) and
+75.0 % (patch 4), a ViT with a class token 30.7 %. Leaving one remedy out of the conv run: color augmentation 74.3 %,
+attribute captions 89.0 %, hard negatives 90.3 %, multi-positive 90.7 %, multi-object scenes 83.3 %; no remedy
+50.0 %. Every run is at 100 % on seen pairs except the naive one (89.5 %).
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ IMAGE_SIZE = 32
 CONTEXT_LENGTH = 48  # the longest world caption (4 objects) has 38 tokens with <bos>/<eos>
 LANGS = ("en", "zh")
 ATTRIBUTE_SHARE = 0.25  # share of captions that name only colors or only shapes (attribute_captions)
+CONV_WIDTH = 32  # the conv image tower's widths 32, 64, 128
 GRAY_SHARE = 0.25  # share of images whose objects are repainted gray and captioned by shape only (color_augment)
 
 SEEN_PAIRS = tuple(p for p in W.PAIRS if p not in W.HELD_OUT_COMBOS)
@@ -80,16 +89,18 @@ def tokenizer() -> W.Tokenizer:
     return W.Tokenizer.for_world()
 
 
-def config(fast: bool = False) -> CLIPConfig:
-    """The registered architecture (``fast=True``: the tiny one used by tests and quick demos)."""
+def config(fast: bool = False, image_tower: str = "conv") -> CLIPConfig:
+    """The registered architecture (``fast=True``: the tiny one used by tests and quick demos; ``image_tower="vit"``:
+    the same text tower with a 4×64 ViT, mean-pooled, patch 8)."""
     tok = tokenizer()
     if fast:
-        return CLIPConfig.fast(vocab_size=tok.vocab_size, eos_id=tok.eos_id, context_length=CONTEXT_LENGTH)
+        return CLIPConfig.fast(vocab_size=tok.vocab_size, eos_id=tok.eos_id, context_length=CONTEXT_LENGTH,
+                               image_tower=image_tower, conv_width=8)
     vision = ViTConfig(image_size=IMAGE_SIZE, patch_size=8, num_classes=0, dim=64, depth=4, heads=4, mlp_ratio=2.0,
-                       ln_pre=True, ln_eps=1e-5)
+                       ln_pre=True, ln_eps=1e-5, pool="mean")  # used with image_tower="vit" (the sweep's ViT rows)
     text = TextConfig(vocab_size=tok.vocab_size, context_length=CONTEXT_LENGTH, width=64, heads=4, layers=3,
                       mlp_ratio=2.0, eos_id=tok.eos_id, pool="eos_id")
-    return CLIPConfig(vision=vision, text=text, embed_dim=64)
+    return CLIPConfig(vision=vision, text=text, embed_dim=64, image_tower=image_tower, conv_width=CONV_WIDTH)
 
 
 def build(fast: bool = False) -> CLIP:
@@ -430,12 +441,12 @@ def evaluate_zero_shot(model: CLIP, held_out: bool = False, *, n_per_class: int 
 
 # ----------------------------------------------------------------------------- the registered recipe
 
-FULL_STEPS = 3000
+FULL_STEPS = 1500
 FAST_STEPS = 30
 
 
 def train(model: CLIP, fast: bool) -> dict:
-    """Registered training: every remedy, FULL_STEPS steps of 128 pairs (about 15 CPU minutes)."""
+    """Registered training: every remedy, FULL_STEPS steps of 128 pairs, seed 0."""
     start = time.perf_counter()
     steps = FAST_STEPS if fast else FULL_STEPS
     train_clip(model, steps, remedy="all", batch_size=32 if fast else 128, plot=False, progress=not fast,
@@ -450,8 +461,9 @@ def train(model: CLIP, fast: bool) -> dict:
 
 pretrained.register(
     NAME, build, train,
-    description="CLIP (ViT 4×64 + text 3×64) on toy-world captions en+zh with binding remedies "
-                "(multi-object scenes, multi-positive targets, NegCLIP hard negatives, attribute captions)",
+    description="CLIP (CNN image tower 32-64-128 + causal text transformer 3×64, embed 64) on toy-world captions "
+                "en+zh with every binding remedy (multi-object scenes, multi-positive targets, NegCLIP hard "
+                "negatives, attribute captions, gray color augmentation)",
 )
 
 __all__ = [
