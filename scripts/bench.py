@@ -100,6 +100,21 @@ def bench_notebooks(args) -> list[dict]:
     return runs
 
 
+def fill_gpu_column(rows: list[dict], path: Path) -> str | None:
+    """Without a GPU here, take the GPU cells from ``path``: ``speed_rows()`` saved on a GPU machine
+    ({"machine": ..., "speed": [...]}, see data/README.md). Returns a note saying where they came from."""
+    if not path.exists() or any("ratio" in r["gpu"] for r in rows):
+        return None
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    by_part = {r["part"]: r["gpu"] for r in recorded["speed"]}
+    for r in rows:
+        if r["part"] in by_part:
+            r["gpu"] = dict(by_part[r["part"]], source=path.name)
+    m = recorded["machine"]
+    return (f"GPU column: measured on {m['gpu']} ({m['cpu']}, torch {m['torch']}) on {m['date']}, "
+            f"recorded in {path.relative_to(ROOT)}; no GPU in this run")
+
+
 def main(argv: list[str]) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--fast-only", action="store_true", help="fast mode only, no full-mode time")
@@ -123,6 +138,9 @@ def main(argv: list[str]) -> None:
         results["notebooks"] = bench_notebooks(args)
     if not args.no_speed:
         results["speed"] = speed_rows(log)
+        note = fill_gpu_column(results["speed"], OUT / "gpu_speed.json")
+        if note:
+            results["notes"].append(note)
     results["seconds"] = round(time.perf_counter() - start, 1)
     results["notes"].append(f"the benchmark itself took {results['seconds']:.0f} s")
     if args.only:

@@ -4,8 +4,9 @@
 
 Every run trains a fresh CLIP with ``R.train_clip`` (same seed, same batches for the same remedy) and records
 zero-shot accuracy on seen and held-out (color, shape) pairs during training, the held-out color / shape split, the
-shape probe and the color-swap test at the end. Results go to DIR/results.json, weights to DIR/weights.pt
-({name: state_dict}). Used to choose the registered configuration (see the recipe's docstring for the numbers).
+shape probe and the color-swap test at the end. Results go to DIR/clip_world_sweep.json (runs already there with
+other names are kept, so ``--only`` adds to a sweep), weights to DIR/weights.pt ({name: state_dict}). It chose the
+registered configuration; ``data/bench/clip_world_sweep.json`` is its record (read by notebook 24.4).
 """
 
 from __future__ import annotations
@@ -140,7 +141,16 @@ def main() -> None:
             continue
         results.append(json.loads((work / f"{safe}.json").read_text()))
         weights[n] = torch.load(work / f"{safe}.pt")
-    (args.out / "results.json").write_text(json.dumps(results, indent=1))
+    from course_utils import settings
+
+    record_path = args.out / "clip_world_sweep.json"
+    record = json.loads(record_path.read_text()) if record_path.exists() else {"runs": []}
+    record["runs"] = [r for r in record["runs"] if r["name"] not in names] + results
+    record.update(machine=f"{settings.device_name()}, torch {torch.__version__}"
+                  + (", bf16 autocast" if settings.DEVICE.type == "cuda" else ""),
+                  script="scripts/clip_world_sweep.py", batch_size=args.batch, lr=args.lr,
+                  eval="zero-shot top-1 among 18 classes, 50 single-object images per class; curves: 20 per class")
+    record_path.write_text(json.dumps(record, indent=1))
     torch.save(weights, args.out / "weights.pt")
     for r in results:
         if "error" in r:

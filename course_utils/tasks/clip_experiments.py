@@ -342,6 +342,19 @@ def run(remedy: str | Iterable[str], steps: int, *, batch_size: int = 128, fast:
     return model.eval(), history
 
 
+def sweep_results() -> dict:
+    """The recorded sweep of the ``clip_world`` recipe (``data/bench/clip_world_sweep.json``): image towers ×
+    remedies, 3000 steps each, written by ``scripts/clip_world_sweep.py`` (its "machine" says where it ran)."""
+    import json
+
+    from .. import settings
+
+    path = settings.DATA_DIR / "bench" / "clip_world_sweep.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; run `python scripts/clip_world_sweep.py --out {path.parent}`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def mi_lower_bound(batch_size: int, loss: float) -> float:
     """log N − L, eq. (24.4.7), in nats."""
     return math.log(batch_size) - loss
