@@ -30,7 +30,6 @@ from course_utils.nn.clip import CLIP, CLIPConfig  # noqa: E402
 from course_utils.nn.distributed import (  # noqa: E402
     distributed_clip_loss,
     gather_rows,
-    gather_tensor,
     setup_from_env,
 )
 
@@ -115,10 +114,7 @@ def train(args, rank: int, world_size: int, device: torch.device) -> None:
         all_neg = gather(z_all[n:]) if "hard_negatives" in remedies else None
         same = None
         if "multi_positive" in remedies:  # caption j is true of image i, over the global batch
-            img_keys = gather_tensor(batch["img_keys"].to(device), world_size)  # (W·n, 3)
-            cap_keys = gather_tensor(batch["cap_keys"].to(device), world_size)  # (W·n,)
-            cap_kind = gather_tensor(batch["cap_kind"].to(device), world_size)
-            same = img_keys[:, cap_kind] == cap_keys[None, :]
+            same = global_truth(batch, world_size).to(device)  # (W·n, W·n)
         loss = cw.loss_from_features(all_img, all_txt, scale, same, all_neg)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -137,6 +133,22 @@ def train(args, rank: int, world_size: int, device: torch.device) -> None:
             out = Path(args.out)
             pretrained.save(out.stem, model, metrics, time.perf_counter() - start, out.parent)
             print(f"saved {out}")
+
+
+def global_truth(batch: dict, world_size: int) -> torch.Tensor:
+    """``caption_truth`` over the global batch: every rank's scenes and captions, gathered in rank order."""
+    from course_utils.recipes import clip_world as cw
+
+    keys = ("scenes", "captions", "cap_kind", "img_keys", "cap_keys", "gray")
+    local = [batch[k] for k in keys]
+    if world_size == 1:
+        return cw.caption_truth(*local) | torch.eye(len(local[1]), dtype=torch.bool)
+    parts = [None] * world_size
+    torch.distributed.all_gather_object(parts, local)  # small Python objects: scenes and caption strings
+    scenes = [s for p in parts for s in p[0]]
+    captions = [c for p in parts for c in p[1]]
+    tensors = [torch.cat([p[i] for p in parts]) for i in range(2, len(keys))]
+    return cw.caption_truth(scenes, captions, *tensors) | torch.eye(len(captions), dtype=torch.bool)
 
 
 def main(argv=None) -> None:

@@ -89,3 +89,12 @@ def test_local_loss_of_each_rank_scores_its_own_rows_against_the_global_batch(tw
         rows = slice(4 * r, 4 * r + 4)
         expected = (F.cross_entropy(logits[rows], target[rows]) + F.cross_entropy(logits.T[rows], target[rows])) / 2
         assert abs(rank["grad_gather_local_loss"]["rank_loss"] - expected.item()) < 1e-5
+
+
+def test_global_truth_on_one_process_is_the_batch_truth():
+    import numpy as np
+
+    from course_utils.recipes import clip_world as cw
+
+    batch = cw.make_batch(np.random.default_rng(2), 48, "all")
+    assert torch.equal(train_clip_ddp.global_truth(batch, 1), batch["truth"])

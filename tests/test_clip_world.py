@@ -103,3 +103,17 @@ def test_color_augment_paints_objects_gray_and_captions_them_by_shape_only():
         assert not any(c in b["captions"][i] for c in W.COLORS + tuple(W.COLOR_ZH.values()))
     colored = [i for i in range(64) if i not in set(gray.tolist())]
     assert any(not torch.allclose(b["images"][i][0], b["images"][i][1]) for i in colored)
+
+
+def test_multi_positive_targets_are_exact_about_positions_and_gray_images():
+    red_top_left = W.Scene([W.Obj("circle", "red", "small", 0.15, 0.15)])
+    red_elsewhere = W.Scene([W.Obj("circle", "red", "small", 0.85, 0.85)])
+    caps = [W.caption(red_top_left, "en", template="position"), W.caption(red_top_left, "en", template="list")]
+    kind = torch.zeros(2, dtype=torch.long)
+    truth = cw.caption_truth([red_top_left, red_elsewhere], caps, kind, None, None, torch.tensor([False, False]))
+    assert truth.tolist() == [[True, True], [False, True]]  # "… at the top left." is false of the other image
+    gray = cw.caption_truth([red_top_left, red_elsewhere], caps, kind, None, None, torch.tensor([False, True]))
+    assert gray.tolist() == [[True, True], [False, False]]  # a gray circle is not a red circle
+    b = cw.make_batch(np.random.default_rng(4), 96, "multi_positive+color_augment")
+    assert torch.equal(b["same"], b["truth"]) and b["same"].diagonal().all()
+    assert not b["same"][b["gray"]][:, b["cap_kind"] == 0].any()  # no full (colored) caption fits a gray image

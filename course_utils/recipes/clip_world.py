@@ -6,7 +6,8 @@ the held-out pairs (DESIGN.md §10). The remedies below are switches of ``train_
 
 * ``multi_object``: scenes of 1–4 objects whose captions name every object (else one object per scene);
 * ``multi_positive``: captions that are true of another image in the batch are not its negatives: targets are the
-  normalized rows of ``same[i, j] = caption j describes image i`` (``multi_positive_clip_loss``);
+  normalized rows of ``same[i, j] = caption j is true of image i`` (``caption_truth``: exact, positions included,
+  so "… at the top left." is not true of the same object elsewhere) (``multi_positive_clip_loss``);
 * ``hard_negatives``: NegCLIP-style attribute-swapped captions (one color or shape changed, or two objects' colors
   swapped), false for their image, as extra candidates (``negclip_loss``); they only use *seen* pairs;
 * ``attribute_captions``: decorrelating text: a share of captions names only the colors or only the shapes
@@ -139,10 +140,8 @@ def _object_code(o: W.Obj, kind: str) -> int:
 
 
 def description_key(scene: W.Scene, kind: str = "full") -> int:
-    """One integer per multiset of object descriptions: two scenes with the same key fit the same captions.
-
-    (Positions and relations are ignored: with 1–4 objects per scene a batch rarely holds two scenes with the same
-    objects in different places.)"""
+    """One integer per multiset of object descriptions (positions ignored): two scenes with the same key fit the same
+    attribute-only captions (``kind`` "color" / "shape", which never name a place)."""
     codes = sorted(_object_code(o, kind) for o in scene.objects)
     return sum((c + 1) * 64**k for k, c in enumerate(codes))
 
@@ -214,6 +213,31 @@ def _tokens(captions: list[str]) -> torch.Tensor:
     return ids if ids.size(1) <= CONTEXT_LENGTH else tokenizer().batch(captions, max_len=CONTEXT_LENGTH)
 
 
+def caption_truth(scenes, captions: list[str], cap_kind: torch.Tensor | None = None,
+                  img_keys: torch.Tensor | None = None, cap_keys: torch.Tensor | None = None,
+                  gray: torch.Tensor | None = None) -> torch.Tensor:
+    """(N_img, N_cap) bool: caption j is true of image i.
+
+    A full caption is true when it is one of the captions the world writes for the scene (any template, either
+    language), so "a small red circle at the top left." is false for a small red circle elsewhere, and false for
+    every ``gray`` image (its objects have no palette color). Attribute-only captions (``cap_kind`` > 0) compare the
+    description keys of ``make_batch`` (they name no place)."""
+    index: dict[str, list[int]] = {}
+    for j, c in enumerate(captions):
+        index.setdefault(c, []).append(j)
+    truth = torch.zeros(len(scenes), len(captions), dtype=torch.bool)
+    for i, scene in enumerate(scenes):
+        for c in set(W.all_captions(scene, "en")) | set(W.all_captions(scene, "zh")):
+            for j in index.get(c, ()):
+                truth[i, j] = True
+    if gray is not None and bool(gray.any()):
+        truth[gray] = False  # the scene still lists its palette colors, the image shows gray
+    if cap_kind is not None and bool((cap_kind > 0).any()):
+        by_key = img_keys[:, cap_kind] == cap_keys[None, :]  # (N, N): same colors / shapes, positions not named
+        truth = torch.where((cap_kind > 0)[None, :], by_key, truth)
+    return truth
+
+
 def make_batch(
     rng: np.random.Generator,
     batch_size: int,
@@ -225,10 +249,12 @@ def make_batch(
 ) -> dict:
     """A batch of training pairs from the world (held-out pairs excluded in the 'train' split).
 
-    Returns a dict: "images" (B, 3, 32, 32), "tokens" (B, T) caption ids, "captions" (list of str),
-    "same" (B, B) bool (caption j is true of image i), "img_keys" (B, 3) and "cap_keys" (B,) / "cap_kind" (B,)
-    (the integers behind ``same``, for gathering across processes), "keys" (B,) the full description of each scene,
-    and with hard negatives "neg_tokens" (B, T') / "neg_captions": one false caption per image.
+    Returns a dict: "images" (B, 3, 32, 32), "tokens" (B, T) caption ids, "captions" (list of str), "scenes",
+    "truth" (B, B) bool (caption j is true of image i, ``caption_truth``), "same" (the targets: "truth" with
+    multi-positive, else the identity), "gray" (B,) bool (repainted by color_augment), "img_keys" (B, 3) /
+    "cap_keys" (B,) / "cap_kind" (B,) (what ``caption_truth`` needs besides scenes and captions, for gathering
+    across processes), "keys" (B,) the full description of each scene, and with hard negatives "neg_tokens"
+    (B, T') / "neg_captions": one false caption per image.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -256,15 +282,17 @@ def make_batch(
         img_keys[idx, 0] = img_keys[idx, 1] = -1 - idx  # gray objects fit no caption that names a color
     cap_kind = torch.tensor([KINDS.index(k) for k in kinds])  # (B,)
     cap_keys = img_keys[torch.arange(batch_size), cap_kind]  # (B,)
-    if "multi_positive" in remedies:
-        same = img_keys[:, cap_kind] == cap_keys[None, :]  # (B, B): caption j is true of image i
-    else:
-        same = torch.eye(batch_size, dtype=torch.bool)
+    gray_t = torch.from_numpy(gray)
+    truth = caption_truth(scenes, captions, cap_kind, img_keys, cap_keys, gray_t)  # (B, B)
+    eye = torch.eye(batch_size, dtype=torch.bool)
     batch = {
         "images": images,
         "tokens": _tokens(captions),
         "captions": captions,
-        "same": same | torch.eye(batch_size, dtype=torch.bool),
+        "scenes": scenes,
+        "gray": gray_t,
+        "truth": truth | eye,
+        "same": (truth | eye) if "multi_positive" in remedies else eye,
         "img_keys": img_keys,
         "cap_keys": cap_keys,
         "cap_kind": cap_kind,
@@ -467,7 +495,8 @@ pretrained.register(
 )
 
 __all__ = [
-    "CLASSNAMES", "REMEDIES", "SEEN_PAIRS", "TEMPLATES_EN", "TEMPLATES_ZH", "batch_loss", "build", "config",
+    "CLASSNAMES", "REMEDIES", "SEEN_PAIRS", "TEMPLATES_EN", "TEMPLATES_ZH", "batch_loss", "build", "caption_truth",
+    "config",
     "description_key", "eval_images", "evaluate_zero_shot", "loss_from_features", "make_batch", "make_optimizer",
     "pad_cat", "parse_remedy", "set_lr", "templates", "tokenizer", "train", "train_clip", "zero_shot_classifier",
 ]

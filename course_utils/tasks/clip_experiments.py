@@ -6,7 +6,6 @@ the small live model (``build_live``) and the measurements.
 """
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass
@@ -167,25 +166,7 @@ class RetrievalSet:
     scenes: list
 
 
-def caption_truth(scenes, captions: list[str], cap_kind: torch.Tensor | None = None,
-                  img_keys: torch.Tensor | None = None, cap_keys: torch.Tensor | None = None) -> torch.Tensor:
-    """(N_img, N_cap) bool: caption j is true of scene i.
-
-    A full caption is true when it is one of the captions the world writes for the scene (any template, either
-    language), so "a small red circle at the top left." is false for a small red circle elsewhere. Attribute-only
-    captions (``cap_kind`` > 0, from the recipe's ``attribute_captions``) compare the recipe's description keys."""
-    index: dict[str, list[int]] = {}
-    for j, c in enumerate(captions):
-        index.setdefault(c, []).append(j)
-    truth = torch.zeros(len(scenes), len(captions), dtype=torch.bool)
-    for i, scene in enumerate(scenes):
-        for c in set(W.all_captions(scene, "en")) | set(W.all_captions(scene, "zh")):
-            for j in index.get(c, ()):
-                truth[i, j] = True
-    if cap_kind is not None and bool((cap_kind > 0).any()):
-        by_key = img_keys[:, cap_kind] == cap_keys[None, :]  # (N, N): same colors / shapes, positions not named
-        truth = torch.where((cap_kind > 0)[None, :], by_key, truth)
-    return truth
+caption_truth = R.caption_truth  # (N_img, N_cap) bool: caption j is true of image i (exact, positions included)
 
 
 @lru_cache(maxsize=4)
@@ -289,24 +270,8 @@ def evaluate(model: CLIP, rs: RetrievalSet | None = None) -> dict[str, float]:
 
 
 def make_batch(rng: np.random.Generator, batch_size: int, remedy="none", split: str = "train") -> dict:
-    """``R.make_batch`` plus "scenes" and "truth" (``caption_truth``); with multi-positive targets "same" = "truth".
-
-    The recipe's own ``same`` compares descriptions without positions, so it would call "a small red circle at the
-    top left." true of a small red circle anywhere; here positive means true."""
-    remedies = R.parse_remedy(remedy)
-    state = copy.deepcopy(rng.bit_generator.state)
-    batch = R.make_batch(rng, batch_size, remedies, split=split)
-    scenes = batch.get("scenes")
-    if scenes is None:  # replay the recipe's first draws: the batch's scenes (checked in the tests)
-        replay = np.random.default_rng()
-        replay.bit_generator.state = state
-        n_objects = (1, 4) if "multi_object" in remedies else 1
-        scenes = [W.sample_split_scene(replay, split, n_objects=n_objects) for _ in range(batch_size)]
-    truth = caption_truth(scenes, batch["captions"], batch["cap_kind"], batch["img_keys"], batch["cap_keys"])
-    batch["scenes"], batch["truth"] = scenes, truth
-    if "multi_positive" in remedies:
-        batch["same"] = truth
-    return batch
+    """``R.make_batch`` (it carries "scenes" and the exact "truth"; multi-positive targets "same" are "truth")."""
+    return R.make_batch(rng, batch_size, R.parse_remedy(remedy), split=split)
 
 
 def train_live(model: CLIP, steps: int, remedy="none", *, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
