@@ -132,3 +132,12 @@ def test_truth_is_exact_about_positions_and_feeds_multi_positive_targets():
     caps = [W.caption(scene, "en", template="position"), W.caption(scene, "zh", template="list")]
     truth = X.caption_truth([scene, elsewhere], caps)
     assert truth.tolist() == [[True, True], [False, True]]  # "… at the top left." is false of the other image
+
+
+def test_names_a_place_and_text_to_image_by_place(tiny):
+    assert X.names_a_place("a small red circle at the top left.") and X.names_a_place("左上角有一个红色的小圆形。")
+    assert not X.names_a_place("a small red circle.") and not X.names_a_place("图中有一个红色的小圆形。")
+    rs = X.retrieval_set(40)
+    r = X.text_to_image_by_place(tiny, rs)
+    assert 0.0 < r["share naming a place"] < 1.0
+    assert 0.0 <= r["names a place"] <= 1.0 and 0.0 <= r["no place"] <= 1.0

@@ -195,6 +195,22 @@ def retrieval(model: CLIP, rs: RetrievalSet, ks=(1, 5, 10)) -> dict[str, float]:
     return out
 
 
+def names_a_place(caption: str) -> bool:
+    """Whether a caption names one of the 3×3 regions ("at the top left", "左上角", …)."""
+    from ..data.language import REGION_EN, REGION_ZH
+
+    return any(region in caption for region in REGION_EN + REGION_ZH)
+
+
+def text_to_image_by_place(model: CLIP, rs: RetrievalSet) -> dict[str, float]:
+    """Text->image R@1 separately for captions that name a place and for those that do not."""
+    sim = encode_texts(model, rs.captions) @ encode_images(model, rs.images).T  # (N_cap, N_img)
+    hit = rs.relevant.T[torch.arange(len(sim)), sim.argmax(dim=1)]  # (N_cap,) top image is described
+    place = torch.tensor([names_a_place(c) for c in rs.captions])
+    return {"names a place": hit[place].float().mean().item(), "no place": hit[~place].float().mean().item(),
+            "share naming a place": place.float().mean().item()}
+
+
 # ----------------------------------------------------------------------------- binding: attribute-swap test
 
 
