@@ -64,14 +64,11 @@ def build(tower: str):
 
     from course_utils.nn.clip import CLIP
     from course_utils.recipes import clip_world as R
-    from course_utils.tasks import clip_experiments as X
 
     spec = TOWERS[tower]
-    config = R.config()
     if spec["kind"] == "conv":
-        model = CLIP(config)
-        model.visual = X.ConvImageTower(config.embed_dim, width=32)
-        return model
+        return R.build()  # the registered architecture: CNN tower of width 32
+    config = R.config(image_tower="vit")
     config.vision = replace(config.vision, pool=spec["pool"], patch_size=spec["patch"])
     return CLIP(config)
 

@@ -8,6 +8,7 @@ import torch
 matplotlib.use("Agg")
 
 from course_utils import data as W  # noqa: E402
+from course_utils.recipes import clip_world as R  # noqa: E402
 from course_utils.tasks import clip_experiments as X  # noqa: E402
 from course_utils.viz import clip_widgets  # noqa: E402
 
@@ -118,14 +119,14 @@ def test_make_batch_scenes_are_the_batch_images():
     import numpy as np
 
     for remedy in ["none", "multi_positive+multi_object+attribute_captions+hard_negatives"]:
-        b = X.make_batch(np.random.default_rng(0), 16, remedy)
+        b = R.make_batch(np.random.default_rng(0), 16, remedy)
         assert torch.equal(W.render_batch(b["scenes"], 32).rgb, b["images"])
 
 
 def test_truth_is_exact_about_positions_and_feeds_multi_positive_targets():
     import numpy as np
 
-    b = X.make_batch(np.random.default_rng(1), 64, "multi_positive")
+    b = R.make_batch(np.random.default_rng(1), 64, "multi_positive")
     assert torch.equal(b["same"], b["truth"]) and b["truth"].diagonal().all()
     scene = W.Scene([W.Obj("circle", "red", "small", 0.15, 0.15)])
     elsewhere = W.Scene([W.Obj("circle", "red", "small", 0.85, 0.85)])

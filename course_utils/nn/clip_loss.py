@@ -46,12 +46,19 @@ def multi_positive_clip_loss(
     same = same.to(device=z_img.device, dtype=torch.bool)
     if not bool(same.diagonal().all()):
         raise ValueError("same[i, i] must be True: every image matches its own caption")
-    logits = clip_logits(z_img, z_txt, logit_scale)  # (N, N)
+    return _soft_target_loss(clip_logits(z_img, z_txt, logit_scale), same)
+
+
+def _soft_target_loss(logits: torch.Tensor, same: torch.Tensor, logits_neg: torch.Tensor | None = None) -> torch.Tensor:
+    """Symmetric cross-entropy of logits (N, N) against targets ``same`` normalized per row (image->text) and per
+    column (text->image); ``logits_neg`` (N, M) adds candidates with target 0 to the image->text rows only."""
+    n = len(logits)
     p_i2t = same.to(logits.dtype)
     p_i2t = p_i2t / p_i2t.sum(dim=1, keepdim=True)  # (N, N), rows sum to 1
     p_t2i = same.T.to(logits.dtype)
     p_t2i = p_t2i / p_t2i.sum(dim=1, keepdim=True)
-    loss_i2t = -(p_i2t * logits.log_softmax(dim=1)).sum(dim=1).mean()
+    rows = logits if logits_neg is None else torch.cat([logits, logits_neg], dim=1)  # (N, N [+ M])
+    loss_i2t = -(p_i2t * rows.log_softmax(dim=1)[:, :n]).sum(dim=1).mean()
     loss_t2i = -(p_t2i * logits.T.log_softmax(dim=1)).sum(dim=1).mean()
     return (loss_i2t + loss_t2i) / 2
 
@@ -77,15 +84,7 @@ def negclip_loss(
     if same.shape != (n, n):
         raise ValueError(f"same must have shape ({n}, {n}) for {n} pairs, got {tuple(same.shape)}")
     logits = clip_logits(z_img, z_txt, logit_scale)  # (N, N)
-    logits_neg = clip_logits(z_img, z_neg, logit_scale)  # (N, M)
-    p_i2t = same.to(logits.dtype)
-    p_i2t = p_i2t / p_i2t.sum(dim=1, keepdim=True)
-    p_t2i = same.T.to(logits.dtype)
-    p_t2i = p_t2i / p_t2i.sum(dim=1, keepdim=True)
-    log_p_i2t = torch.cat([logits, logits_neg], dim=1).log_softmax(dim=1)[:, :n]  # (N, N), over N+M candidates
-    loss_i2t = -(p_i2t * log_p_i2t).sum(dim=1).mean()
-    loss_t2i = -(p_t2i * logits.T.log_softmax(dim=1)).sum(dim=1).mean()
-    return (loss_i2t + loss_t2i) / 2
+    return _soft_target_loss(logits, same, clip_logits(z_img, z_neg, logit_scale))  # negatives: (N, M)
 
 
 def siglip_loss(

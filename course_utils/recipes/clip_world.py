@@ -255,8 +255,7 @@ def make_batch(
     "truth" (B, B) bool (caption j is true of image i, ``caption_truth``), "same" (the targets: "truth" with
     multi-positive, else the identity), "gray" (B,) bool (repainted by color_augment), "img_keys" (B, 3) /
     "cap_keys" (B,) / "cap_kind" (B,) (what ``caption_truth`` needs besides scenes and captions, for gathering
-    across processes), "keys" (B,) the full description of each scene, and with hard negatives "neg_tokens"
-    (B, T') / "neg_captions": one false caption per image.
+    across processes), and with hard negatives "neg_tokens" (B, T') / "neg_captions": one false caption per image.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -298,7 +297,6 @@ def make_batch(
         "img_keys": img_keys,
         "cap_keys": cap_keys,
         "cap_kind": cap_kind,
-        "keys": img_keys[:, 0],
     }
     if "hard_negatives" in remedies:
         negs = []
@@ -420,14 +418,19 @@ def train_clip(
 @lru_cache(maxsize=8)
 def eval_images(held_out: bool, n_per_class: int = 50, seed: int = 123) -> tuple[torch.Tensor, torch.Tensor]:
     """Single-object images of the seen (or held-out) pairs, n_per_class each, and their class index in PAIRS."""
-    rng = np.random.default_rng([seed, int(held_out)])
     pairs = W.HELD_OUT_COMBOS if held_out else SEEN_PAIRS
+    return single_object_images(pairs, n_per_class, np.random.default_rng([seed, int(held_out)]))
+
+
+def single_object_images(pairs, n_per_class: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """n_per_class one-object images (random size and place) of each (color, shape) pair, (N, 3, 32, 32), and
+    their class index in PAIRS (N,)."""
     scenes, labels = [], []
-    for color, shape in pairs:
+    for pair in pairs:
         for _ in range(n_per_class):
             size = W.SIZES[int(rng.integers(len(W.SIZES)))]
-            scenes.append(W.sample_scene(rng, 1, combos=[(color, shape)], sizes=(size,)))
-            labels.append(W.PAIRS.index((color, shape)))
+            scenes.append(W.sample_scene(rng, 1, combos=[pair], sizes=(size,)))
+            labels.append(W.PAIRS.index(pair))
     return W.render_batch(scenes, IMAGE_SIZE).rgb, torch.tensor(labels)
 
 
@@ -498,7 +501,7 @@ pretrained.register(
 
 __all__ = [
     "CLASSNAMES", "REMEDIES", "SEEN_PAIRS", "TEMPLATES_EN", "TEMPLATES_ZH", "batch_loss", "build", "caption_truth",
-    "config",
-    "description_key", "eval_images", "evaluate_zero_shot", "loss_from_features", "make_batch", "make_optimizer",
-    "pad_cat", "parse_remedy", "set_lr", "templates", "tokenizer", "train", "train_clip", "zero_shot_classifier",
+    "config", "description_key", "eval_images", "evaluate_zero_shot", "loss_from_features", "make_batch",
+    "make_optimizer", "pad_cat", "parse_remedy", "set_lr", "single_object_images", "templates", "tokenizer", "train",
+    "train_clip", "zero_shot_classifier",
 ]

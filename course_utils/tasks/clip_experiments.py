@@ -2,7 +2,7 @@
 the binding (attribute-swap) test, the loss floor of duplicate captions, and one-call live runs.
 
 Batches, losses and remedies are the ``clip_world`` recipe's; this module adds exact positives (``make_batch``),
-the small live model (``build_live``) and the measurements.
+the small live model (``build_live``), one-call live runs (``run``) and the measurements.
 """
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import torch
 from .. import data as W
 from .. import metrics
 from ..nn.clip import CLIP, CLIPConfig
-from ..nn.cnn import ConvImageTower  # noqa: F401  (re-exported: X.ConvImageTower, the live model's image tower)
 from ..nn.text import TextConfig
 from ..nn.vit import ViTConfig
 from ..recipes import clip_world as R
@@ -48,30 +47,27 @@ def live_config(fast: bool = False) -> CLIPConfig:
 
 
 @torch.no_grad()
-def encode_images(model: CLIP, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """L2-normalized image features (N, d) on CPU, computed in batches in eval mode."""
+def _encode(model: CLIP, encode, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """``encode(batch, normalize=True)`` over x in batches, in eval mode, gathered as float on the CPU."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    out = [model.encode_image(images[i : i + batch_size].to(device), normalize=True).float().cpu()
-           for i in range(0, len(images), batch_size)]
+    out = [encode(x[i : i + batch_size].to(device), normalize=True).float().cpu() for i in range(0, len(x), batch_size)]
     model.train(was_training)
     return torch.cat(out)
 
 
-@torch.no_grad()
+def encode_images(model: CLIP, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """L2-normalized image features (N, d) on CPU, computed in batches in eval mode."""
+    return _encode(model, model.encode_image, images, batch_size)
+
+
 def encode_texts(model: CLIP, texts: list[str] | torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """L2-normalized text features (N, d) on CPU from captions (list of str) or token ids (N, T)."""
     tokens = texts if torch.is_tensor(texts) else R.tokenizer().batch(list(texts))
     if tokens.size(1) > R.CONTEXT_LENGTH:
         raise ValueError(f"a caption has {tokens.size(1)} tokens; the model reads at most {R.CONTEXT_LENGTH}")
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    out = [model.encode_text(tokens[i : i + batch_size].to(device), normalize=True).float().cpu()
-           for i in range(0, len(tokens), batch_size)]
-    model.train(was_training)
-    return torch.cat(out)
+    return _encode(model, model.encode_text, tokens, batch_size)
 
 
 # ----------------------------------------------------------------------------- zero-shot and probes
@@ -81,14 +77,8 @@ def encode_texts(model: CLIP, texts: list[str] | torch.Tensor, batch_size: int =
 def class_images(split: str, n_per_class: int, seed: int = 7) -> tuple[torch.Tensor, torch.Tensor]:
     """Single-object images (N, 3, 32, 32) and their class (index in PAIRS): seen pairs for 'train' / 'test',
     the six held-out pairs for 'heldout'. Different seeds give disjoint draws (probe training vs testing)."""
-    rng = np.random.default_rng([seed, W.SPLITS.index(split)])
     pairs = W.HELD_OUT_COMBOS if split == "heldout" else R.SEEN_PAIRS
-    scenes, labels = [], []
-    for pair in pairs:
-        for _ in range(n_per_class):
-            scenes.append(W.sample_scene(rng, 1, combos=[pair]))
-            labels.append(W.PAIRS.index(pair))
-    return W.render_batch(scenes, R.IMAGE_SIZE).rgb, torch.tensor(labels)
+    return R.single_object_images(pairs, n_per_class, np.random.default_rng([seed, W.SPLITS.index(split)]))
 
 
 def attribute_accuracy(pred: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
@@ -254,7 +244,7 @@ def loss_floor(batch_size: int, n_batches: int = 20, remedy="none", seed: int = 
     rng = np.random.default_rng(seed)
     vals = []
     for _ in range(n_batches):
-        truth = make_batch(rng, batch_size, remedy)["truth"].float()
+        truth = R.make_batch(rng, batch_size, remedy)["truth"].float()
         vals.append(0.5 * (truth.sum(1).log().mean() + truth.sum(0).log().mean()).item())
     return float(np.mean(vals))
 
@@ -285,40 +275,14 @@ def evaluate(model: CLIP, rs: RetrievalSet | None = None) -> dict[str, float]:
     return out
 
 
-def make_batch(rng: np.random.Generator, batch_size: int, remedy="none", split: str = "train") -> dict:
-    """``R.make_batch`` (it carries "scenes" and the exact "truth"; multi-positive targets "same" are "truth")."""
-    return R.make_batch(rng, batch_size, R.parse_remedy(remedy), split=split)
-
-
-def train_live(model: CLIP, steps: int, remedy="none", *, batch_size: int = 128, lr: float = 2e-3, seed: int = 0,
-               plot: bool = False, progress: bool = True, desc: str | None = None):
-    """``R.train_clip`` with the batches of ``make_batch`` (exact positives); returns the ``History``."""
-    from ..train import fit
-
-    remedies = R.parse_remedy(remedy)
-    rng = np.random.default_rng(seed)
-
-    def loss_fn(m: CLIP, batch: dict) -> torch.Tensor:
-        m.clamp_logit_scale_()  # 1/τ ≤ 100, as after every optimizer step in open_clip
-        return R.batch_loss(m, batch, remedies)
-
-    def eval_fn(m: CLIP) -> dict:
-        return {"seen_acc": R.evaluate_zero_shot(m, held_out=False, n_per_class=20),
-                "held_out_acc": R.evaluate_zero_shot(m, held_out=True, n_per_class=20)}
-
-    return fit(model, lambda step: make_batch(rng, batch_size, remedies), loss_fn, steps=steps, lr=lr,
-               weight_decay=0.05, warmup=max(1, steps // 20), optimizer=R.make_optimizer(model, lr), eval_fn=eval_fn,
-               eval_every=max(1, steps // 5), desc=desc or f"CLIP [{remedy}]", plot=plot, progress=progress)
-
-
 def run(remedy: str | Iterable[str], steps: int, *, batch_size: int = 128, fast: bool = False, seed: int = 0,
         lr: float = 2e-3, plot: bool = False, progress: bool = True, desc: str | None = None):
     """Build a fresh live CLIP (same seed, same budget for every remedy), train it, return (model, history)."""
     torch.manual_seed(seed)
     model = build_live(fast)
     start = time.perf_counter()
-    history = train_live(model, steps, remedy, batch_size=batch_size, lr=lr, seed=seed, plot=plot,
-                         progress=progress, desc=desc)
+    history = R.train_clip(model, steps, remedy, batch_size=batch_size, lr=lr, seed=seed, plot=plot,
+                           progress=progress, desc=desc)
     history.seconds = time.perf_counter() - start
     return model.eval(), history
 
