@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 JOBS   ?= 2
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: setup lab test test-unit test-notebooks test-browser browser-deps execute bench clean
+.PHONY: setup lab test test-unit test-notebooks test-browser browser-deps execute reproduce bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,12 +28,15 @@ test-notebooks: setup
 	COURSE_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest notebooks --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=300 -n $(JOBS) --dist loadscope -q -p no:cacheprovider
 
-# Debian's Chromium for the browser tests (Playwright never downloads a browser); headless needs no recommends.
+# Debian's Chromium for the browser tests (Playwright never downloads a browser), and a CJK font so that the Chinese
+# of the notebooks renders in the screenshots (without one every character is an empty box).
+BROWSER_PKGS := chromium fonts-noto-cjk
 browser-deps: setup
-	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && echo "installing Debian's chromium ..." && \
+	@{ test -x /usr/bin/chromium && fc-list :lang=zh 2>/dev/null | grep -q . ; } || \
+		{ [ "$$(id -u)" = 0 ] && echo "installing Debian's $(BROWSER_PKGS) ..." && \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		chromium >/dev/null; } || \
-		{ echo "Chromium is missing: run 'sudo apt-get install -y --no-install-recommends chromium'"; exit 1; }
+		$(BROWSER_PKGS) >/dev/null; } || \
+		{ echo "missing: run 'sudo apt-get install -y --no-install-recommends $(BROWSER_PKGS)'"; exit 1; }
 
 # Every notebook run through JupyterLab's UI in Chromium, two at a time (one server and browser per worker).
 test-browser: setup browser-deps
@@ -44,6 +47,10 @@ test-browser: setup browser-deps
 # Re-execute notebooks in place in full mode, storing outputs and widget state (NB=path to pick one).
 execute: setup
 	$(BIN)/python scripts/execute_notebooks.py $(NB)
+
+# Re-execute notebooks in full mode on a temporary copy and list the headlines that differ from the committed ones.
+reproduce: setup
+	$(BIN)/python scripts/reproduce.py $(NB)
 
 # Measured table in data/bench/results.md (BENCH_ARGS="--no-full" or "--only 24_04" for a quick run).
 bench: setup

@@ -1,6 +1,15 @@
-"""Mode, device, seeds, paths and the offline environment, read once at import.
+"""Mode, device, CPU threads, seeds, paths and the offline environment, read once at import.
 
-Every notebook starts with ``from course_utils import settings; settings.describe()``.
+Every notebook starts with::
+
+    SEED = 0                          # every experiment of the notebook derives its seed from this one
+    rng = settings.seed_everything(SEED)
+    settings.describe()
+
+Thread policy: torch uses ``THREADS`` CPU threads (``COURSE_THREADS``, default 1) in every notebook, test and
+script. The small models of this course run as fast on one thread as on two, and a CPU result depends on the thread
+count (the order of floating-point sums changes), so one fixed count is what makes a re-run give the committed
+numbers. ``COURSE_THREADS=4 make lab`` is faster on a big model and gives slightly different numbers.
 """
 from __future__ import annotations
 
@@ -56,14 +65,40 @@ def _pick_device() -> torch.device:
 DEVICE: torch.device = _pick_device()
 
 
+def _read_threads() -> int:
+    value = os.environ.get("COURSE_THREADS", "1").strip() or "1"
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"COURSE_THREADS={value!r} is not understood; use a positive number of CPU threads, e.g. 1")
+    return int(value)
+
+
+THREADS: int = _read_threads()
+torch.set_num_threads(THREADS)
+os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))  # processes started from here (kernels, workers) agree
+
+SEED: int = 0  # the seed last given to seed_everything: experiments derive theirs from it (``seeds``)
+
+
 def seed_everything(seed: int = 0) -> np.random.Generator:
-    """Seed python, numpy and torch (all devices); returns a fresh numpy Generator with that seed."""
+    """Seed python, numpy and torch (all devices) and remember ``seed`` as ``SEED``; returns a numpy Generator."""
+    global SEED
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed {seed!r} must be a non-negative integer")
+    SEED = int(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
     return np.random.default_rng(seed)
+
+
+def seeds(n: int, base: int | None = None) -> list[int]:
+    """``n`` seeds for repeated runs of one experiment: ``base`` (default ``SEED``), base + 1, …, base + n − 1."""
+    if n < 1:
+        raise ValueError(f"n {n!r} must be a positive number of seeds")
+    base = SEED if base is None else base
+    return [base + k for k in range(n)]
 
 
 def autocast():
@@ -81,10 +116,29 @@ def device_name() -> str:
     return platform.processor() or platform.machine() or "CPU"
 
 
+RUN_MIME = "application/vnd.course.run+json"
+
+
+def run_info() -> dict:
+    """What a result depends on besides the code: mode, device, CPU threads, torch version, seed."""
+    return {"mode": MODE, "device": f"{DEVICE.type} ({device_name()})", "threads": torch.get_num_threads(),
+            "torch": torch.__version__, "seed": SEED}
+
+
 def describe() -> None:
-    """One summary line for the first cell of every notebook."""
-    threads = torch.get_num_threads()
-    print(
-        f"course_utils | mode: {MODE} (COURSE_FAST={int(FAST)}) | device: {DEVICE.type} ({device_name()}) | "
-        f"torch {torch.__version__}, {threads} CPU threads | offline: HF_HUB_OFFLINE={os.environ['HF_HUB_OFFLINE']}"
-    )
+    """One summary line for the first cell of every notebook (kept machine-readable for ``make execute``)."""
+    info = run_info()
+    line = (f"course_utils | mode: {MODE} (COURSE_FAST={int(FAST)}) | device: {info['device']} | "
+            f"torch {info['torch']}, {info['threads']} CPU thread{'s' * (info['threads'] > 1)} (COURSE_THREADS) | "
+            f"seed {SEED} | offline: HF_HUB_OFFLINE={os.environ['HF_HUB_OFFLINE']}")
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        in_kernel = get_ipython() is not None
+    except ImportError:
+        in_kernel = False
+    if in_kernel:
+        display({"text/plain": line, RUN_MIME: info}, raw=True)
+    else:
+        print(line)

@@ -36,6 +36,7 @@ from course_utils.bench import (  # noqa: E402
     speed_rows,
     to_markdown,
 )
+from course_utils.bench.reproduce import compare  # noqa: E402
 from course_utils.report import read_headlines  # noqa: E402
 
 OUT = ROOT / "data" / "bench"
@@ -80,6 +81,8 @@ def bench_notebooks(args) -> list[dict]:
                     run.full_source = "measured now"
                     run.headlines = read_headlines(tmp)
                     run.headline_source = f"this run, {'/'.join(headline_modes(tmp)) or '?'} mode"
+                    run.reproduced, diffs = compare(read_headlines(path), run.headlines)
+                    run.differences = [str(d) for d in diffs]
                     _record_full_time(key, run.full_s)
                 except Exception as e:
                     run.full_source = f"failed: {_short(e)}"
@@ -123,13 +126,13 @@ def main(argv: list[str]) -> None:
     p.add_argument("--no-notebooks", action="store_true", help="skip the notebook runs")
     p.add_argument("--no-speed", action="store_true", help="skip the speed ratios")
     p.add_argument("--threads", type=int,
-                   help="CPU threads for torch here and in the kernels (default: torch's; 1 on a busy machine)")
+                   help="CPU threads for torch here and in the kernels (default: COURSE_THREADS, else 1)")
     args = p.parse_args(argv)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # kernels started from here inherit it
+        os.environ["COURSE_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(args.threads)  # kernels inherit it
 
     start = time.perf_counter()
     results = {"machine": machine_info(), "command": " ".join(["python scripts/bench.py", *argv]),

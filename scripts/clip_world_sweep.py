@@ -84,7 +84,7 @@ def run_one(name: str, steps: int, batch: int, lr: float, time_limit: float, out
     model = build(tower)
     start = time.perf_counter()
     hist = R.train_clip(model, steps, remedy, batch_size=batch, lr=lr, seed=seed, eval_every=max(1, steps // 6),
-                        time_limit=time_limit, progress=False, plot=False)
+                        progress=False, plot=False)
     seconds = time.perf_counter() - start
     model.eval()
     seen, held = X.zero_shot(model, False), X.zero_shot(model, True)

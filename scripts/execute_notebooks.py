@@ -1,8 +1,10 @@
 """Execute notebooks in place in full mode (``make execute``), storing outputs and widget state.
 
 Usage: python scripts/execute_notebooks.py [NOTEBOOK ...]   (default: every notebook under notebooks/)
-Also fills in slide metadata on cells that lack it and records each notebook's wall time in
-``data/bench/execute_times.json``.
+Also fills in slide metadata on cells that lack it, records what the results depend on (mode, device, CPU threads,
+torch version, seed: the line ``settings.describe()`` prints) in the notebook's metadata under "course", and records
+each notebook's wall time in ``data/bench/execute_times.json``. Threads follow ``course_utils.settings``
+(COURSE_THREADS, default 1), so a re-run gives the committed numbers.
 """
 from __future__ import annotations
 
@@ -34,7 +36,20 @@ def add_slide_metadata(nb) -> None:
         cell.metadata.setdefault("slideshow", {"slide_type": slide_type(cell)})
 
 
-def execute(path: Path, fast: bool = False, timeout: int = 900) -> float:
+def run_metadata(nb) -> dict:
+    """The run information ``settings.describe()`` displayed (its machine-readable copy), or {}."""
+    from course_utils.settings import RUN_MIME
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if RUN_MIME in out.get("data", {}):
+                return dict(out["data"][RUN_MIME])
+    return {}
+
+
+def execute(path: Path, fast: bool = False, timeout: int = 900, write_to: Path | None = None) -> float:
+    """Execute the notebook at ``path``; in full mode write it (outputs, widget state, metadata) to ``write_to``
+    (default: in place). Returns the wall time in seconds."""
     nb = nbformat.read(path, as_version=4)
     add_slide_metadata(nb)
     env_fast = os.environ.get("COURSE_FAST")
@@ -51,7 +66,9 @@ def execute(path: Path, fast: bool = False, timeout: int = 900) -> float:
             os.environ["COURSE_FAST"] = env_fast
     seconds = time.perf_counter() - start
     if not fast:
-        nbformat.write(nb, path)
+        nb.metadata["course"] = {**run_metadata(nb), "executed": time.strftime("%Y-%m-%d"),
+                                 "full_seconds": round(seconds, 1)}
+        nbformat.write(nb, write_to or path)
     return seconds
 
 

@@ -49,3 +49,35 @@ def test_describe_prints_mode_and_device(capsys):
     settings.describe()
     out = capsys.readouterr().out
     assert settings.MODE in out and settings.DEVICE.type in out
+
+
+def _in_subprocess(code: str, **env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True)
+
+
+def test_one_thread_by_default_and_course_threads_overrides():
+    code = "from course_utils import settings; import torch; print(settings.THREADS, torch.get_num_threads())"
+    env = {k: v for k, v in os.environ.items() if k != "COURSE_THREADS"}
+    default = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert default.stdout.split() == ["1", "1"], default.stderr
+    assert _in_subprocess(code, COURSE_THREADS="2").stdout.split() == ["2", "2"]
+    bad = _in_subprocess(code, COURSE_THREADS="many")
+    assert bad.returncode != 0 and "COURSE_THREADS='many'" in bad.stderr
+
+
+def test_seed_everything_records_the_seed_and_seeds_derive_from_it():
+    settings.seed_everything(7)
+    assert settings.SEED == 7 and settings.run_info()["seed"] == 7
+    assert settings.seeds(3) == [7, 8, 9]
+    assert settings.seeds(2, base=100) == [100, 101]
+    settings.seed_everything(0)
+    with pytest.raises(ValueError, match="seed -1"):
+        settings.seed_everything(-1)
+    with pytest.raises(ValueError, match="positive number of seeds"):
+        settings.seeds(0)
+
+
+def test_run_info_names_what_results_depend_on():
+    info = settings.run_info()
+    assert set(info) == {"mode", "device", "threads", "torch", "seed"}
+    assert info["threads"] == torch.get_num_threads()

@@ -15,7 +15,7 @@ from course_utils.nn import (
     sincos_2d_pos_embed,
     unpatchify,
 )
-from course_utils.nn.speed import time_train_step
+from course_utils.bench.step_timer import time_train_step
 
 
 @pytest.fixture(autouse=True)

@@ -21,6 +21,8 @@ class NotebookRun:
     full_source: str = "not run"  # "measured now" | "recorded <date> by make execute" | "not run" | "failed: ..."
     headlines: dict = field(default_factory=dict)
     headline_source: str = ""  # which executed notebook the metrics were read from
+    reproduced: int | None = None  # headlines compared with the committed notebook (full mode run here)
+    differences: list[str] = field(default_factory=list)  # those beyond the tolerance (bench/reproduce.py)
     errors: list[str] = field(default_factory=list)
 
 

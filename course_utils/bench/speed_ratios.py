@@ -54,7 +54,7 @@ def vit_row(device: torch.device) -> dict:
     """One training step (forward, cross-entropy, backward, AdamW) of our ViT vs torchvision's, same weights."""
     import torchvision
 
-    from course_utils.nn.speed import time_train_step
+    from course_utils.bench.step_timer import time_train_step
     from course_utils.nn.vit import VisionTransformer
 
     torch.manual_seed(0)

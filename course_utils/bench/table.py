@@ -41,8 +41,11 @@ def to_markdown(results: dict) -> str:
             "Wall time of a whole run (kernel start included) on a temporary copy; peak RSS = the kernel and its "
             "children. Fast = `COURSE_FAST=1`.",
             "",
-            "| notebook | fast (s) | full (s) | peak RSS fast (MB) | peak RSS full (MB) | headline metrics |",
-            "|---|---:|---:|---:|---:|---|",
+            "Re-run: headlines of this full-mode run that differ from the committed notebook beyond the tolerance "
+            "(of how many compared; `make reproduce`).",
+            "",
+            "| notebook | fast (s) | full (s) | peak RSS fast (MB) | peak RSS full (MB) | re-run | headline metrics |",
+            "|---|---:|---:|---:|---:|---|---|",
         ]
         for r in results["notebooks"]:
             full = _num(r["full_s"], "{:.0f}")
@@ -52,10 +55,11 @@ def to_markdown(results: dict) -> str:
             if r["headlines"] and r["headline_source"]:
                 heads += f" *({r['headline_source']})*"
             err = f" **{'; '.join(r['errors'])}**" if r["errors"] else ""
+            rerun = "—" if r.get("reproduced") is None else f"{len(r.get('differences', []))} of {r['reproduced']}"
             lines.append(f"| {r['notebook']} | {_num(r['fast_s'])} | {full} | {_num(r['fast_peak_mb'], '{:.0f}')} "
-                         f"| {_num(r['full_peak_mb'], '{:.0f}')} | {heads}{err} |")
+                         f"| {_num(r['full_peak_mb'], '{:.0f}')} | {rerun} | {heads}{err} |")
         if not results["notebooks"]:
-            lines.append("| (no notebooks found) | | | | | |")
+            lines.append("| (no notebooks found) | | | | | | |")
         lines.append("")
     if results.get("speed") is not None:
         gpu_dev = next((r["gpu"].get("device") for r in results["speed"] if r["gpu"].get("device")), None)

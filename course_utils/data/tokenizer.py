@@ -6,19 +6,16 @@ question: English tokens are joined with a space except before punctuation, Chin
 """
 from __future__ import annotations
 
-import re
 from typing import Iterable, Optional, Sequence
 
 import torch
 
+from .segment import is_cjk as _is_cjk
+from .segment import split_words
+
 SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>", "<mask>", "<cls>")
-_EN = re.compile(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]")
+N_SPECIAL = len(SPECIALS)  # ids below this are special tokens; words start here
 _PUNCT_NO_SPACE = set(".,?!:;")
-_RUNS = re.compile("[\u2e80-\U0010ffff]+|[^\u2e80-\U0010ffff]+")      # alternating CJK / other runs
-
-
-def _is_cjk(ch: str) -> bool:
-    return ord(ch) >= 0x2E80          # CJK characters and full-width punctuation
 
 
 class Tokenizer:
@@ -50,24 +47,9 @@ class Tokenizer:
         return f"Tokenizer(vocab_size={self.vocab_size})"
 
     # --- text <-> tokens --------------------------------------------------------------------------
-    def _segment_zh(self, text: str) -> list[str]:
-        out, i = [], 0
-        while i < len(text):
-            for n in range(min(self.max_word, len(text) - i), 0, -1):
-                if text[i:i + n] in self.lexicon or n == 1:
-                    out.append(text[i:i + n])
-                    i += n
-                    break
-        return out
-
     def tokenize(self, text: str) -> list[str]:
         """Split text into tokens: ASCII words, punctuation, Chinese words (greedy longest match)."""
-        if not isinstance(text, str):
-            raise ValueError(f"text {text!r} is not a string")
-        out = []
-        for run in _RUNS.findall(text):
-            out += self._segment_zh(run) if _is_cjk(run[0]) else _EN.findall(run)
-        return out
+        return split_words(text, self.lexicon, self.max_word)
 
     def encode(self, text: str, add_special: bool = True) -> list[int]:
         """Token ids of text, with <bos> ... <eos> around them when add_special."""

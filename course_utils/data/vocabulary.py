@@ -12,6 +12,7 @@ import numpy as np
 from .language import CAPTION_TEMPLATES, NUMBER_EN, NUMBER_ZH, REGION_EN, REGION_ZH, RELATION_EN, RELATION_ZH, caption
 from .qa import ANSWER_ZH, ANSWERS, questions
 from .scene import COLOR_ZH, COLORS, SHAPE_ZH, SHAPES, SIZE_ZH, SIZES, sample_scene, sort_of_clevr_scene
+from .segment import split_words
 
 # Chinese words for the greedy longest-match segmenter (anything else falls back to single characters).
 ZH_WORDS = (
@@ -43,12 +44,11 @@ def _corpus():
 @lru_cache(maxsize=1)
 def world_tokens() -> tuple[str, ...]:
     """Every token of the world's captions, questions and answers in both languages."""
-    from .tokenizer import Tokenizer
-    seg = Tokenizer(ZH_WORDS)                       # segmenter with the lexicon only
+    lexicon, max_word = set(ZH_WORDS), max(len(w) for w in ZH_WORDS)
     words = set(ZH_WORDS) | set(ANSWERS) | set(COLORS) | set(SHAPES) | set(SIZES) | set(NUMBER_EN)
     words |= {"circles", "squares", "triangles", "a", "an", "the"}
     for phrase in (*REGION_EN, *RELATION_EN.values()):
         words |= set(phrase.split())
     for text in set(_corpus()):
-        words |= set(seg.tokenize(text))
+        words |= set(split_words(text, lexicon, max_word))
     return tuple(sorted(words))

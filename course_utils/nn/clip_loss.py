@@ -49,18 +49,21 @@ def multi_positive_clip_loss(
     return _soft_target_loss(clip_logits(z_img, z_txt, logit_scale), same)
 
 
+def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy against soft targets: mean over rows of -Σ_j p_ij log softmax(logits_i)_j.
+
+    ``target`` (N, M') marks the positives of each row (bool or weights), normalized here to sum to 1 per row;
+    ``logits`` may have more columns (N, M ≥ M'): the extra ones are candidates with target 0 (hard negatives)."""
+    p = target.to(logits.dtype)
+    p = p / p.sum(dim=1, keepdim=True)  # (N, M'), rows sum to 1
+    return -(p * logits.log_softmax(dim=1)[:, : p.size(1)]).sum(dim=1).mean()
+
+
 def _soft_target_loss(logits: torch.Tensor, same: torch.Tensor, logits_neg: torch.Tensor | None = None) -> torch.Tensor:
-    """Symmetric cross-entropy of logits (N, N) against targets ``same`` normalized per row (image->text) and per
-    column (text->image); ``logits_neg`` (N, M) adds candidates with target 0 to the image->text rows only."""
-    n = len(logits)
-    p_i2t = same.to(logits.dtype)
-    p_i2t = p_i2t / p_i2t.sum(dim=1, keepdim=True)  # (N, N), rows sum to 1
-    p_t2i = same.T.to(logits.dtype)
-    p_t2i = p_t2i / p_t2i.sum(dim=1, keepdim=True)
+    """Symmetric soft-target InfoNCE of logits (N, N): image->text rows (with ``logits_neg`` (N, M) appended as
+    extra candidates) against the rows of ``same``, text->image rows against its columns."""
     rows = logits if logits_neg is None else torch.cat([logits, logits_neg], dim=1)  # (N, N [+ M])
-    loss_i2t = -(p_i2t * rows.log_softmax(dim=1)[:, :n]).sum(dim=1).mean()
-    loss_t2i = -(p_t2i * logits.T.log_softmax(dim=1)).sum(dim=1).mean()
-    return (loss_i2t + loss_t2i) / 2
+    return (soft_cross_entropy(rows, same) + soft_cross_entropy(logits.T, same.T)) / 2
 
 
 def negclip_loss(

@@ -91,7 +91,7 @@ def distributed_clip_loss(
     ``same`` optionally gives multi-positive targets for the *global* batch, shape (W·n, W·n) bool (build it from
     gathered labels with ``gather_tensor``); without it the targets are the diagonal.
     """
-    from .clip_loss import clip_loss, multi_positive_clip_loss
+    from .clip_loss import clip_loss, multi_positive_clip_loss, soft_cross_entropy
 
     all_img, all_txt = gather_features(z_img, z_txt, local_loss, gather_with_grad, rank, world_size)
     if not local_loss or world_size == 1:
@@ -105,11 +105,7 @@ def distributed_clip_loss(
     if same is None:
         target = torch.arange(n, device=z_img.device) + rank * n  # my positives sit in my slice of the columns
         return (F.cross_entropy(logits_i2t, target) + F.cross_entropy(logits_t2i, target)) / 2
-    p_i2t = same[rows].to(logits_i2t.dtype)
-    p_t2i = same.T[rows].to(logits_t2i.dtype)
-    loss_i2t = -(p_i2t / p_i2t.sum(1, keepdim=True) * logits_i2t.log_softmax(1)).sum(1).mean()
-    loss_t2i = -(p_t2i / p_t2i.sum(1, keepdim=True) * logits_t2i.log_softmax(1)).sum(1).mean()
-    return (loss_i2t + loss_t2i) / 2
+    return (soft_cross_entropy(logits_i2t, same[rows]) + soft_cross_entropy(logits_t2i, same.T[rows])) / 2
 
 
 def gather_tensor(x: torch.Tensor, world_size: int = 1) -> torch.Tensor:

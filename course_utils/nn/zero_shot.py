@@ -7,6 +7,7 @@ and an image x is assigned argmax_c <normalize(f_img(x)), w_c>.
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import torch
@@ -61,20 +62,20 @@ def build_zero_shot_classifier(
 
 @torch.no_grad()
 def zero_shot_logits(model, images: torch.Tensor, classifier: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """Logits (N, n_classes) = exp(logit_scale) · normalize(f_img(x)) @ W, computed in batches."""
+    """Logits (N, n_classes) = exp(logit_scale) · normalize(f_img(x)) @ W, image features computed in batches;
+    returned on the CPU."""
+    from ..train import predict
+    from .clip import LOGIT_SCALE_MAX
+
     if images.dim() != 4:
         raise ValueError(f"expected images of shape (N, C, H, W), got shape {tuple(images.shape)}")
     if classifier.dim() != 2:
         raise ValueError(f"expected classifier weights (embed_dim, n_classes), got shape {tuple(classifier.shape)}")
-    device = classifier.device
-    scale = model.logit_scale.exp().clamp(max=100.0) if hasattr(model, "logit_scale") else 100.0
-    out = []
-    for i in range(0, len(images), batch_size):
-        z = model.encode_image(images[i : i + batch_size].to(device), normalize=True)  # (b, d)
-        if z.size(-1) != classifier.size(0):
-            raise ValueError(f"image features have width {z.size(-1)} but the classifier expects {classifier.size(0)}")
-        out.append(scale * z.to(classifier.dtype) @ classifier)  # (b, n_classes)
-    return torch.cat(out)
+    z = predict(model, images, fn=lambda x: model.encode_image(x, normalize=True), batch_size=batch_size)  # (N, d)
+    if z.size(-1) != classifier.size(0):
+        raise ValueError(f"image features have width {z.size(-1)} but the classifier expects {classifier.size(0)}")
+    scale = model.logit_scale.exp().clamp(max=math.exp(LOGIT_SCALE_MAX)) if hasattr(model, "logit_scale") else 100.0
+    return float(scale) * z @ classifier.float().cpu()  # (N, n_classes)
 
 
 @torch.no_grad()

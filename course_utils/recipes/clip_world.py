@@ -381,7 +381,6 @@ def train_clip(
     langs: tuple[str, ...] = LANGS,
     caption_templates: tuple[str, ...] = W.CAPTION_TEMPLATES,
     eval_every: int | None = None,
-    time_limit: float | None = None,
     plot: bool = False,
     progress: bool = True,
     desc: str | None = None,
@@ -407,9 +406,9 @@ def train_clip(
                 "held_out_acc": evaluate_zero_shot(m, held_out=True, n_per_class=20)}
 
     label = desc or f"CLIP [{'+'.join(sorted(remedies)) or 'naive'}]"
-    return fit(model, data, loss_fn, steps=steps, lr=lr, weight_decay=0.05, warmup=max(1, steps // 20),
-               optimizer=make_optimizer(model, lr), eval_fn=eval_fn, eval_every=eval_every or max(1, steps // 5),
-               time_limit=time_limit, desc=label, plot=plot, progress=progress)
+    return fit(model, data, loss_fn, steps=steps, lr=lr, weight_decay=0.05, betas=(0.9, 0.98),
+               warmup=max(1, steps // 20), eval_fn=eval_fn, eval_every=eval_every or max(1, steps // 5),
+               desc=label, plot=plot, progress=progress)
 
 
 # ----------------------------------------------------------------------------- zero-shot evaluation

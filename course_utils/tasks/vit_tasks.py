@@ -193,7 +193,7 @@ def classification_loss(model: nn.Module, batch) -> tuple[torch.Tensor, dict]:
 
 def train_classifier(model: nn.Module, data, x_test: torch.Tensor, y_test: torch.Tensor, *, steps: int,
                      lr: float = 1e-3, weight_decay: float = 0.05, warmup: int | None = None,
-                     eval_every: int | None = None, time_limit: float | None = None, desc: str = "train",
+                     eval_every: int | None = None, desc: str = "train",
                      plot: bool = False, progress: bool = True):
     """``train.fit`` with AdamW, linear warmup (5 % of the steps by default) and cosine decay; evaluates the
     test accuracy ("test_acc") along the way. Returns the ``History``."""
@@ -202,7 +202,7 @@ def train_classifier(model: nn.Module, data, x_test: torch.Tensor, y_test: torch
     warmup = max(1, steps // 20) if warmup is None else warmup
     return fit(model, data, classification_loss, steps=steps, lr=lr, weight_decay=weight_decay, warmup=warmup,
                eval_fn=lambda m: {"test_acc": accuracy(m, x_test, y_test)}, eval_every=eval_every,
-               time_limit=time_limit, desc=desc, plot=plot, progress=progress)
+               desc=desc, plot=plot, progress=progress)
 
 
 # ----------------------------------------------------------------------------- data efficiency

@@ -10,7 +10,6 @@ from typing import Sequence
 
 import matplotlib.pyplot as plt
 import torch
-import torch.nn.functional as F
 
 from .plots import attention_overlay, to_hwc
 
@@ -55,7 +54,7 @@ def plot_layer_head_grid(image: torch.Tensor, attns_one: torch.Tensor, title: st
     fig, axes = plt.subplots(L, h + 1, figsize=(1.35 * (h + 1), 1.4 * L), squeeze=False)
     for layer in range(L):
         axes[layer, 0].imshow(to_hwc(image), interpolation="nearest")
-        axes[layer, 0].set_title(f"layer {layer}", fontsize=8)
+        axes[layer, 0].set_title(f"layer {layer}", fontsize=10)
         axes[layer, 0].axis("off")
         maps = cls_attention(attns_one[:, None], layer, "mean")  # only for the grid size check
         g = maps.size(-1)
@@ -63,7 +62,7 @@ def plot_layer_head_grid(image: torch.Tensor, attns_one: torch.Tensor, title: st
             a = attns_one[layer, head, 0, 1:].reshape(g, g)
             attention_overlay(image, a, ax=axes[layer, head + 1], title=f"head {head}" if layer == 0 else "")
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(title, fontsize=10)
     plt.tight_layout()
     return fig
 
@@ -78,7 +77,7 @@ def plot_rollout_row(images: torch.Tensor, rollout: torch.Tensor, attns: torch.T
     last = cls_attention(attns, attns.size(0) - 1, "mean") if attns is not None else None
     for i in range(B):
         axes[0, i].imshow(to_hwc(images[i]), interpolation="nearest")
-        axes[0, i].set_title(titles[i] if titles else "", fontsize=8)
+        axes[0, i].set_title(titles[i] if titles else "", fontsize=10)
         axes[0, i].axis("off")
         if last is not None:
             attention_overlay(images[i], last[i], ax=axes[1, i], title="last layer" if i == 0 else "")
@@ -101,12 +100,12 @@ def plot_pos_embed_similarity(sim: torch.Tensor, title: str = "position embeddin
             ax.set_xticks([])
             ax.set_yticks([])
             if j == 0:
-                ax.set_ylabel(str(i + 1), fontsize=7, rotation=0, labelpad=6)
+                ax.set_ylabel(str(i + 1), fontsize=10, rotation=0, labelpad=6)
             if i == g - 1:
-                ax.set_xlabel(str(j + 1), fontsize=7)
-    fig.supxlabel("input patch column", fontsize=8)
-    fig.supylabel("input patch row", fontsize=8)
-    fig.suptitle(title, fontsize=9)
+                ax.set_xlabel(str(j + 1), fontsize=10)
+    fig.supxlabel("input patch column", fontsize=10)
+    fig.supylabel("input patch row", fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.colorbar(im, ax=axes, fraction=0.03, pad=0.02, label="cosine similarity")
     return fig
 
@@ -128,8 +127,8 @@ def plot_embedding_filters(weight: torch.Tensor, patch_size: int, channels: int 
             f = vh[i].view(channels, patch_size, patch_size)
             f = (f - f.min()) / (f.max() - f.min() + 1e-8)
             ax.imshow(to_hwc(f), cmap="gray" if channels == 1 else None, interpolation="nearest")
-            ax.set_title(f"{i + 1}", fontsize=7)
-    fig.suptitle(title, fontsize=9)
+            ax.set_title(f"{i + 1}", fontsize=10)
+    fig.suptitle(title, fontsize=10)
     plt.tight_layout()
     return fig
 
@@ -167,7 +166,7 @@ def attention_explorer(model, images: torch.Tensor, titles: Sequence[str] | None
     def draw(image: int, layer: int, head):
         fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.6))
         axes[0].imshow(to_hwc(images[image]), interpolation="nearest")
-        axes[0].set_title(titles[image] if titles else f"image {image}", fontsize=9)
+        axes[0].set_title(titles[image] if titles else f"image {image}", fontsize=10)
         axes[0].axis("off")
         a = cls_attention(attns[:, image:image + 1], layer, head)[0]
         attention_overlay(images[image], a, ax=axes[1], title=f"[CLS] attention, layer {layer}, head {head}")
@@ -183,12 +182,7 @@ def attention_explorer(model, images: torch.Tensor, titles: Sequence[str] | None
     )
 
 
-def upsample_map(a: torch.Tensor, size: int) -> torch.Tensor:
-    """(g, g) map -> (size, size), nearest neighbour (each patch becomes a block)."""
-    return F.interpolate(a[None, None].float(), size=(size, size), mode="nearest")[0, 0]
-
-
 __all__ = [
     "attention_explorer", "cls_attention", "mean_attention_distance", "plot_embedding_filters",
-    "plot_layer_head_grid", "plot_pos_embed_similarity", "plot_rollout_row", "rollout_maps", "upsample_map",
+    "plot_layer_head_grid", "plot_pos_embed_similarity", "plot_rollout_row", "rollout_maps",
 ]

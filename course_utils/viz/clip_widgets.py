@@ -40,9 +40,9 @@ def draw_temperature(cos: torch.Tensor, positive: int, log10_tau: float, labels:
     ax1.set_xlabel("caption j (orange: the true caption)")
     ax1.set_ylabel("p_ij = softmax(c_ij / tau)")
     loss, grad = row_loss(cos, positive, tau)
-    ax1.set_title(f"tau = {tau:.3g}: loss = {loss:.3f}, |dL/dc| = {grad:.3g}", fontsize=9)
+    ax1.set_title(f"tau = {tau:.3g}: loss = {loss:.3f}, |dL/dc| = {grad:.3g}", fontsize=10)
     if labels is not None and n <= 16:
-        ax1.set_xticks(range(n), labels, rotation=60, ha="right", fontsize=6)
+        ax1.set_xticks(range(n), labels, rotation=60, ha="right", fontsize=10)
     taus = np.logspace(-3, 2, 120)
     vals = np.array([row_loss(cos, positive, t) for t in taus])
     ax2.plot(taus, vals[:, 0], color="C0", label="loss -log p_ii")
@@ -59,8 +59,8 @@ def draw_temperature(cos: torch.Tensor, positive: int, log10_tau: float, labels:
     ax3.set_ylabel("|dL/dc|", color="C2")
     h1, l1 = ax2.get_legend_handles_labels()
     h2, l2 = ax3.get_legend_handles_labels()
-    ax2.legend(h1 + h2, l1 + l2, fontsize=7, frameon=False, loc="upper left")
-    ax2.set_title("one row of InfoNCE against tau", fontsize=9)
+    ax2.legend(h1 + h2, l1 + l2, fontsize=10, frameon=False, loc="upper left")
+    ax2.set_title("one row of InfoNCE against tau", fontsize=10)
     plt.tight_layout()
     return fig
 
@@ -82,17 +82,17 @@ def draw_search(prompt: str, encode_text: Callable[[list[str]], torch.Tensor], z
     for ax in axes:
         ax.axis("off")
     if not prompt.strip():
-        fig.suptitle("type a caption (English or Chinese)", fontsize=9)
+        fig.suptitle("type a caption (English or Chinese)", fontsize=10)
         return fig
     z = encode_text([prompt])[0]  # (d,)
     sim = z_img @ z  # (G,)
     top = sim.topk(k)
     for ax, s, i in zip(axes, top.values.tolist(), top.indices.tolist()):
         ax.imshow(to_hwc(images[i]), interpolation="nearest")
-        ax.set_title(f"{s:.2f}", fontsize=8)
+        ax.set_title(f"{s:.2f}", fontsize=10)
     missing = unknown(prompt) if unknown else []
     note = f" (unknown words: {', '.join(missing)})" if missing else ""
-    fig.suptitle(f"best matches for the prompt{note}", fontsize=9)
+    fig.suptitle(f"best matches for the prompt{note}", fontsize=10)
     plt.tight_layout()
     return fig
 

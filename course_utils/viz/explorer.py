@@ -75,22 +75,22 @@ def draw_modalities(m: SceneModalities, scale: float = 1.35):
     for i, (name, img, cmap, vmax) in enumerate(panels):
         ax = fig.add_subplot(gs[0, i])
         ax.imshow(img, cmap=cmap, interpolation="nearest", vmin=0 if cmap else None, vmax=vmax)
-        ax.set_title(name, fontsize=8)
+        ax.set_title(name, fontsize=10)
         ax.axis("off")
     ax = fig.add_subplot(gs[0, 3:])
     n_samples = len(m.wave)
     ax.imshow(m.spec.numpy(), origin="lower", aspect="auto", cmap="magma",
               extent=(0, n_samples / m.sr, 0, m.sr / 2 / 1000))
-    ax.set_title("sound: log |STFT|", fontsize=8)
-    ax.set_xlabel("time (s)", fontsize=7)
-    ax.set_ylabel("kHz", fontsize=7)
+    ax.set_title("sound: log |STFT|", fontsize=10)
+    ax.set_xlabel("time (s)", fontsize=10)
+    ax.set_ylabel("kHz", fontsize=10)
     ax.tick_params(labelsize=6)
     for t in range(frames):
         ax = fig.add_subplot(gs[1, t])
         ax.imshow(to_hwc(m.video[t]), interpolation="nearest")
-        ax.set_title(f"frame {t}", fontsize=7)
+        ax.set_title(f"frame {t}", fontsize=10)
         ax.axis("off")
-    fig.suptitle(f"scene seed={m.seed}: {len(m.scene)} object(s)", fontsize=9)
+    fig.suptitle(f"scene seed={m.seed}: {len(m.scene)} object(s)", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -37,7 +37,7 @@ def show_images(images, titles: Sequence[str] | None = None, ncols: int = 8, sca
         ax = axes.flat[i]
         ax.imshow(to_hwc(img), cmap=cmap, interpolation="nearest")
         if titles is not None:
-            ax.set_title(titles[i], fontsize=7)
+            ax.set_title(titles[i], fontsize=10)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     plt.tight_layout()
@@ -54,10 +54,10 @@ def show_scene(rgb, depth=None, mask=None, title: str = "", scale: float = 2.2):
     fig, axes = plt.subplots(1, len(panels), figsize=(scale * len(panels), scale * 1.1), squeeze=False)
     for ax, (name, img, cmap) in zip(axes[0], panels):
         ax.imshow(img, cmap=cmap, interpolation="nearest")
-        ax.set_title(name, fontsize=9)
+        ax.set_title(name, fontsize=10)
         ax.axis("off")
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(title, fontsize=10)
     plt.tight_layout()
     return fig
 
@@ -71,7 +71,7 @@ def attention_overlay(image, attn, ax=None, alpha: float = 0.55, title: str = ""
     ax = ax or plt.gca()
     ax.imshow(img, cmap=None if img.ndim == 3 else "gray", interpolation="nearest")
     ax.imshow(a, cmap="inferno", alpha=alpha, interpolation="nearest")
-    ax.set_title(title, fontsize=8)
+    ax.set_title(title, fontsize=10)
     ax.axis("off")
     return ax
 
@@ -84,14 +84,14 @@ def similarity_matrix(sim, xlabels=None, ylabels=None, ax=None, title: str = "si
     im = ax.imshow(s, cmap=cmap)
     plt.colorbar(im, ax=ax, fraction=0.046)
     if xlabels is not None:
-        ax.set_xticks(range(len(xlabels)), xlabels, rotation=90, fontsize=7)
+        ax.set_xticks(range(len(xlabels)), xlabels, rotation=90, fontsize=10)
     if ylabels is not None:
-        ax.set_yticks(range(len(ylabels)), ylabels, fontsize=7)
+        ax.set_yticks(range(len(ylabels)), ylabels, fontsize=10)
     if annotate:
         for i in range(s.shape[0]):
             for j in range(s.shape[1]):
-                ax.text(j, i, f"{s[i, j]:.2f}", ha="center", va="center", fontsize=6, color="w")
-    ax.set_title(title, fontsize=9)
+                ax.text(j, i, f"{s[i, j]:.2f}", ha="center", va="center", fontsize=10, color="w")
+    ax.set_title(title, fontsize=10)
     return ax
 
 
@@ -112,8 +112,8 @@ def embedding_plot(points, labels=None, markers=None, pairs=None, ax=None, title
                 ax.scatter(p[sel, 0], p[sel, 1], s=14, marker=m, color=f"C{k % 10}", alpha=0.8,
                            label=str(lab) if m == markers[labels == lab][0] else None)
     if legend and len(uniq) <= 20:
-        ax.legend(fontsize=7, frameon=False, markerscale=1.2)
-    ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=10, frameon=False, markerscale=1.2)
+    ax.set_title(title, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
     return ax
