@@ -74,7 +74,20 @@ def _read_threads() -> int:
 
 THREADS: int = _read_threads()
 torch.set_num_threads(THREADS)
-os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))  # processes started from here (kernels, workers) agree
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, str(THREADS))  # libraries loaded later, and processes started from here, agree
+
+
+def _limit_loaded_thread_pools() -> None:
+    """numpy's BLAS is already loaded (it reads its environment only once): limit it too, for sklearn's probes."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # comes with scikit-learn; without it numpy keeps its own default
+        return
+    threadpool_limits(limits=THREADS)
+
+
+_limit_loaded_thread_pools()
 
 SEED: int = 0  # the seed last given to seed_everything: experiments derive theirs from it (``seeds``)
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from course_utils import settings  # noqa: F401  (sets the thread variables the kernels inherit)
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMES = ROOT / "data" / "bench" / "execute_times.json"
 
