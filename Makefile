@@ -15,7 +15,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Trusted notebooks draw their stored widgets from the saved state (untrusted ones show them as text).
 lab: setup
+	$(BIN)/jupyter trust notebooks/*.ipynb >/dev/null
 	cd notebooks && ../$(BIN)/jupyter lab $(ROOT_FLAG)
 
 # Unit tests and reference checks, then every notebook under nbval in fast mode, then the browser runs.

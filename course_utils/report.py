@@ -80,11 +80,11 @@ def _read_outputs(notebook_path, mime: str, add, found):
 # ----------------------------------------------------------------------------------------------- claims
 
 
-def claim(condition: bool, text: str, evidence: str = "") -> bool:
+def claim(condition: bool, text: str, evidence: str = "") -> None:
     """Assert a conclusion of the prose: in full mode raise :class:`ClaimError` when ``condition`` is false.
 
     ``evidence`` is the numbers behind it, printed beside the claim (e.g. ``f"{acc:.1%} vs {ceiling:.1%}"``).
-    Returns the condition, so a cell can go on to say more when it holds."""
+    Returns nothing, so a claim on a cell's last line leaves no stray ``True`` under it."""
     holds = bool(condition)
     mode = _mode()
     detail = f" ({evidence})" if evidence else ""
@@ -97,7 +97,6 @@ def claim(condition: bool, text: str, evidence: str = "") -> bool:
                          "rewrite the prose (and the claim) to say what they show")
     line = f"claim ({mark}): {text}{detail}"
     _display({"text/plain": line, CLAIM_MIME: {"text": text, "holds": holds, "mode": mode, "evidence": evidence}})
-    return holds
 
 
 @dataclass(frozen=True)
@@ -178,21 +177,21 @@ def beats(a, b, higher_is_better: bool = True) -> bool:
     return a.lo > b.hi if higher_is_better else a.hi < b.lo
 
 
-def claim_beats(a, b, text: str, names: Sequence[str] = ("A", "B"), higher_is_better: bool = True) -> bool:
+def claim_beats(a, b, text: str, names: Sequence[str] = ("A", "B"), higher_is_better: bool = True) -> None:
     """Claim that A beats B beyond the seed-to-seed noise: every seed of A better than every seed of B.
 
     ``a`` and ``b`` are values over seeds (lists or :class:`Spread`) or a fixed number (e.g. chance, a ceiling).
     With overlapping ranges the gap is inside the noise: use :func:`claim_tie` and say so in the prose."""
     a, b = spread(a), spread(b)
     _check_seeds(a, b, text)
-    return claim(beats(a, b, higher_is_better), text, _evidence(a, b, names))
+    claim(beats(a, b, higher_is_better), text, _evidence(a, b, names))
 
 
-def claim_tie(a, b, text: str, names: Sequence[str] = ("A", "B")) -> bool:
+def claim_tie(a, b, text: str, names: Sequence[str] = ("A", "B")) -> None:
     """Claim that A and B cannot be ranked with this many seeds: their ranges overlap (neither beats the other)."""
     a, b = spread(a), spread(b)
     _check_seeds(a, b, text)
-    return claim(not beats(a, b) and not beats(b, a), text, _evidence(a, b, names))
+    claim(not beats(a, b) and not beats(b, a), text, _evidence(a, b, names))
 
 
 # ----------------------------------------------------------------------------------------------- tables

@@ -225,6 +225,7 @@ def fit(
             bar.set_postfix(loss=f"{recent:.4f}", **{k: f"{float(v):.3f}" for k, v in logs.items()})
         if (step + 1) % eval_every == 0 and step + 1 < steps:
             evaluate_into(history, model, eval_fn, step + 1)
+    bar.refresh()  # the last throttled update may lag: show the final count before closing
     bar.close()
     evaluate_into(history, model, eval_fn, steps)
     model.eval()

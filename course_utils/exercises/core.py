@@ -114,8 +114,6 @@ def result(exercise_id: str, answer: Any) -> Result:
     return Result(exercise_id, "correct", note or _CHECKERS[exercise_id].title)
 
 
-def check(exercise_id: str, answer: Any) -> bool:
-    """Check ``answer`` and print the feedback; returns whether it is correct (never raises for a wrong answer)."""
-    r = result(exercise_id, answer)
-    print(r)
-    return r.ok
+def check(exercise_id: str, answer: Any) -> None:
+    """Check ``answer`` and print the feedback (never raises for a wrong answer; ``result`` returns it instead)."""
+    print(result(exercise_id, answer))
