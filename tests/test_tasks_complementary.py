@@ -1,13 +1,18 @@
 """tasks.complementary: the 24.1 task's examples agree with their scenes, its exact joint is a distribution with
-the stated ceilings, the corruptions do what they say; and the fusion_basic models take (image, tokens)."""
+the stated ceilings, the corruptions do what they say, every experiment is drawn from the seed it is given; and the
+fusion_basic models take (image, tokens)."""
+import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 from course_utils.data import COLOR_ZH, COLORS, SHAPES, Tokenizer, questions
+from course_utils.data.tokenizer import N_SPECIAL
 from course_utils.nn import fusion_basic
+from course_utils.tasks import complementary as comp
 from course_utils.tasks.complementary import (
     TYPICAL_SHAPE,
     ComplementaryTask,
@@ -18,6 +23,10 @@ from course_utils.tasks.complementary import (
     shape_probs,
     shuffle_pairs,
 )
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +73,11 @@ def test_sampling_is_deterministic_from_the_seed(tok):
     assert torch.equal(a.image, b.image) and torch.equal(a.tokens, b.tokens) and torch.equal(a.label, b.label)
 
 
+def test_sampling_needs_a_seed(tok):
+    with pytest.raises(ValueError, match="rng="):
+        ComplementaryTask().sample(8, rng=None, tokenizer=tok)
+
+
 def test_exact_joint_is_a_distribution_with_uniform_answers():
     p, contents = ComplementaryTask().exact_joint()
     assert p.shape == (3, len(contents), 6) and len(contents) == math.comb(6, 3) * 27
@@ -102,32 +116,46 @@ def test_shape_probs_and_argument_errors():
 
 
 def test_pixel_noise_keeps_a_valid_image_and_zero_noise_is_identity(sample):
-    noisy = add_pixel_noise(sample.image, 0.5, torch.Generator().manual_seed(0))
+    noisy = add_pixel_noise(sample.image, 0.5, gen())
     assert noisy.min() >= 0 and noisy.max() <= 1 and not torch.equal(noisy, sample.image)
-    assert torch.equal(add_pixel_noise(sample.image, 0.0), sample.image)
+    assert torch.equal(add_pixel_noise(sample.image, 0.0, gen()), sample.image)
+    assert torch.equal(add_pixel_noise(sample.image, 0.5, gen(1)), add_pixel_noise(sample.image, 0.5, gen(1)))
+    with pytest.raises(ValueError, match="sigma"):
+        add_pixel_noise(sample.image, -0.1, gen())
 
 
 def test_mask_tokens_touches_only_words(sample, tok):
-    masked = mask_tokens(sample.tokens, 1.0)
-    words = sample.tokens >= 6
+    masked = mask_tokens(sample.tokens, 1.0, gen())
+    words = sample.tokens >= N_SPECIAL
     assert (masked[words] == tok.unk_id).all()
     assert torch.equal(masked[~words], sample.tokens[~words])
-    assert torch.equal(mask_tokens(sample.tokens, 0.0), sample.tokens)
+    assert torch.equal(mask_tokens(sample.tokens, 0.0, gen()), sample.tokens)
+    half = mask_tokens(sample.tokens, 0.5, gen())
+    assert 0.35 < (half[words] == tok.unk_id).float().mean() < 0.65
 
 
 def test_shuffle_pairs_moves_exactly_the_chosen_share(sample):
-    out = shuffle_pairs(sample.tokens, 0.5, torch.Generator().manual_seed(0))
+    out = shuffle_pairs(sample.tokens, 0.5, gen())
     moved = (out != sample.tokens).any(1).sum().item()
     assert moved <= 32 and moved >= 20           # a moved row may by chance receive an identical question
     assert sorted(map(tuple, out.tolist())) == sorted(map(tuple, sample.tokens.tolist()))
-    assert torch.equal(shuffle_pairs(sample.tokens, 0.0), sample.tokens)
+    assert torch.equal(shuffle_pairs(sample.tokens, 0.0, gen()), sample.tokens)
 
 
 def test_drop_modalities_never_drops_both(sample):
-    image, tokens = drop_modalities(sample.image, sample.tokens, 1.0, torch.Generator().manual_seed(0))
+    image, tokens = drop_modalities(sample.image, sample.tokens, 1.0, gen())
     lost_image = (image != sample.image).flatten(1).any(1)
     lost_text = (tokens != sample.tokens).any(1)
     assert (lost_image ^ lost_text).all()
+    image, tokens = drop_modalities(sample.image, sample.tokens, 0.0, gen())
+    assert torch.equal(image, sample.image) and torch.equal(tokens, sample.tokens)
+
+
+def test_bag_of_words_ignores_order_and_padding(tok):
+    enc = fusion_basic.BagOfWordsEncoder(tok.vocab_size, 8)
+    ids = torch.tensor([[10, 11, 12, 0, 0]])
+    assert torch.allclose(enc(ids), enc(torch.tensor([[12, 10, 11, 0, 0]])))
+    assert torch.allclose(enc(ids), enc(torch.tensor([[10, 11, 12]])))
 
 
 @pytest.mark.parametrize("name", ["ImageOnly", "TextOnly", "ConcatFusion", "EarlyFusion", "VectorConcatFusion"])
@@ -157,3 +185,89 @@ def test_decision_fusion_is_bayes_when_modalities_are_conditionally_independent(
                                          torch.tensor(p_y).log())
     exact = torch.tensor(joint / joint.sum(0), dtype=torch.float64).permute(1, 2, 0).log()  # (V, T, Y)
     assert torch.allclose(fused.log_softmax(-1), exact, atol=1e-10)
+
+
+# ----------------------------------------------------------------------------------------------- experiments
+
+TINY = comp.RunConfig(n_train=96, n_test=48, steps=3, batch_size=16, n_robust=24, levels=(0.0, 1.0),
+                      shuffle=(0.0, 1.0))
+
+
+def test_full_and_fast_configs():
+    assert comp.RunConfig().steps == 600 and comp.RunConfig.fast().steps < comp.RunConfig().steps
+    assert comp.RunConfig().levels[0] == 0.0 and comp.RunConfig().levels[-1] == 1.0
+
+
+def test_data_depends_on_the_seed_and_train_differs_from_test(tok):
+    task = ComplementaryTask()
+    a_train, a_test = comp.make_data(task, TINY, 0, tok)
+    b_train, _ = comp.make_data(task, TINY, 0, tok)
+    c_train, _ = comp.make_data(task, TINY, 1, tok)
+    assert torch.equal(a_train.image, b_train.image) and not torch.equal(a_train.image, c_train.image)
+    assert not torch.equal(a_train.image[:len(a_test)], a_test.image)
+    assert (len(a_train), len(a_test)) == (96, 48)
+
+
+def test_batches_are_drawn_from_their_seed(sample):
+    x = sample.tensors()
+    first = [comp.batches(x, 8, seed=3)(k)[2] for k in range(3)]
+    again = [comp.batches(x, 8, seed=3)(k)[2] for k in range(3)]
+    other = [comp.batches(x, 8, seed=4)(k)[2] for k in range(3)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other))
+    image, tokens, label = comp.batches_with_dropout(x, 1.0, 8, seed=3)(0)
+    assert image.shape == (8, 3, 32, 32) and tokens.shape == (8, 12)
+
+
+def test_scores_give_accuracy_and_cross_entropy_in_bits():
+    label = torch.tensor([0, 1, 2, 0])
+    uniform = comp.scores(torch.zeros(4, 3), label)
+    assert uniform["ce_bits"] == pytest.approx(math.log2(3))
+    sure = comp.scores(torch.eye(3)[label] * 50, label)
+    assert sure["acc"] == 1.0 and sure["ce_bits"] < 1e-6
+
+
+def test_new_model_draws_its_weights_from_the_seed(tok):
+    a, b = (comp.new_model(fusion_basic.ConcatFusion, tok.vocab_size, 5) for _ in range(2))
+    c = comp.new_model(fusion_basic.ConcatFusion, tok.vocab_size, 6)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
+
+
+def test_corrupt_and_robustness_curves(sample, tok):
+    image, tokens = comp.corrupt(sample, "text", 1.0, 10, seed=0)
+    assert image.shape[0] == tokens.shape[0] == 10 and (tokens[tokens >= N_SPECIAL] == tok.unk_id).all()
+    with pytest.raises(ValueError, match="kind 'audio'"):
+        comp.corrupt(sample, "audio", 0.5, 10, seed=0)
+    models = {"text only": fusion_basic.TextOnly(tok.vocab_size)}
+    curves = comp.robustness_curves(models, sample, replace(TINY, n_robust=10), seed=0)
+    assert set(curves) == {"image", "text"} and len(curves["text"]["text only"]) == len(TINY.levels)
+    assert curves["image"]["text only"][0] == curves["image"]["text only"][1]    # pixels do not reach it
+
+
+def test_run_seed_runs_every_experiment(tok):
+    a = comp.run_seed(0, TINY, tok)
+    assert set(a["acc"]) == {"image only", "text only", "image + text (fused)", "fused + modality dropout"}
+    assert set(a["shuffled"]) == {"0.0", "1.0"}
+    assert set(a["fusion"]) == {"early (pixels)", "feature (first feature map)", "late feature (pooled vectors)",
+                                "decision (product of the unimodal models)"}
+    assert all(0 <= v <= 1 for v in a["acc"].values())
+
+
+def test_recorded_runs_read_over_seeds(tmp_path):
+    path = tmp_path / "rec.json"
+    path.write_text(json.dumps({"seeds": {"0": {"acc": {"m": 0.5}}, "1": {"acc": {"m": 0.7}}}}))
+    assert comp.over_seeds(comp.recorded(path), "acc", "m") == [0.5, 0.7]
+    with pytest.raises(FileNotFoundError, match="complementary_seeds.py"):
+        comp.recorded(tmp_path / "missing.json")
+
+
+def test_the_record_matches_the_code_that_reads_it():
+    from dataclasses import asdict
+
+    record = comp.recorded()
+    assert record["config"] == json.loads(json.dumps(asdict(comp.RunConfig())))
+    assert len(record["seeds"]) >= 3 and record["threads"] == 1
+    for run in record["seeds"].values():
+        assert set(run["robust"]["image"]) == set(run["acc"])
+        assert all(len(curve) == len(record["config"]["levels"]) for curve in run["robust"]["text"].values())

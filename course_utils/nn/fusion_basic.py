@@ -7,7 +7,7 @@ The image path is a stem (one strided convolution: low-level features of each 2x
 trunk (two convolutions and a global *max* pool, so a channel can act as a detector of "a red circle
 somewhere"). The models differ only in where the question enters:
 
-- ``ImageOnly`` / ``TextOnly``: one modality, an MLP head.
+- ``ImageOnly`` / ``TextOnly``: one modality, an MLP head (the question read by ``BagOfWordsEncoder``).
 - ``EarlyFusion``: the question embedding painted onto every pixel as extra input channels (input level).
 - ``ConcatFusion``: the question vector concatenated to the stem's feature vector at every position
   (feature level).
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+from ..data.tokenizer import Tokenizer
 
 
 def mlp_head(d_in: int, hidden: int, n_classes: int) -> nn.Sequential:
@@ -58,10 +60,10 @@ class Trunk(nn.Module):
         return self.net(x).amax(dim=(2, 3))                                            # (B, dim)
 
 
-class TextEncoder(nn.Module):
-    """(B, T) token ids -> (B, dim): mean of the embeddings of the non-padding tokens (a bag of words)."""
+class BagOfWordsEncoder(nn.Module):
+    """(B, T) token ids -> (B, dim): mean of the embeddings of the non-padding tokens (word order is ignored)."""
 
-    def __init__(self, vocab_size: int, dim: int = 16, pad_id: int = 0):
+    def __init__(self, vocab_size: int, dim: int = 16, pad_id: int = Tokenizer.pad_id):
         super().__init__()
         self.pad_id, self.dim = pad_id, dim
         self.embed = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
@@ -97,7 +99,7 @@ class TextOnly(nn.Module):
 
     def __init__(self, vocab_size: int, n_classes: int = 3, d_txt: int = 16, hidden: int = 64):
         super().__init__()
-        self.enc_txt = TextEncoder(vocab_size, d_txt)
+        self.enc_txt = BagOfWordsEncoder(vocab_size, d_txt)
         self.head = mlp_head(d_txt, hidden, n_classes)
 
     def forward(self, image: torch.Tensor | None, tokens: torch.Tensor) -> torch.Tensor:
@@ -111,7 +113,7 @@ class ConcatFusion(nn.Module):
                  hidden: int = 64):
         super().__init__()
         self.stem = ImageStem(3, width)
-        self.enc_txt = TextEncoder(vocab_size, d_txt)
+        self.enc_txt = BagOfWordsEncoder(vocab_size, d_txt)
         self.trunk = Trunk(width + d_txt, width, dim)
         self.head = mlp_head(dim, hidden, n_classes)
 
@@ -127,7 +129,7 @@ class EarlyFusion(nn.Module):
     def __init__(self, vocab_size: int, n_classes: int = 3, width: int = 16, d_txt: int = 8, dim: int = 32,
                  hidden: int = 64):
         super().__init__()
-        self.enc_txt = TextEncoder(vocab_size, d_txt)
+        self.enc_txt = BagOfWordsEncoder(vocab_size, d_txt)
         self.stem = ImageStem(3 + d_txt, width)
         self.trunk = Trunk(width, width, dim)
         self.head = mlp_head(dim, hidden, n_classes)
@@ -146,7 +148,7 @@ class VectorConcatFusion(nn.Module):
         super().__init__()
         self.stem = ImageStem(3, width)
         self.trunk = Trunk(width, width, dim)
-        self.enc_txt = TextEncoder(vocab_size, d_txt)
+        self.enc_txt = BagOfWordsEncoder(vocab_size, d_txt)
         self.head = mlp_head(dim + d_txt, hidden, n_classes)
 
     def forward(self, image: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:

@@ -12,17 +12,30 @@ the question names the color but shows no shape. Each modality alone therefore h
 
 ``exact_joint`` enumerates the generating process and returns p(y, v, t) exactly, so the notebook can
 compute the mutual information and Bayes accuracies the models are compared with.
+
+The second half holds the notebook's experiments as the script ``scripts/complementary_seeds.py`` repeats them over
+seeds (the notebook writes each of them out in its cells first): the corruptions, batches, loss and evaluation,
+and ``run_seed``, every experiment of the notebook at one seed.
 """
 from __future__ import annotations
 
+import copy
 import itertools
+import json
+import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
+from .. import settings
 from ..data import COLOR_ZH, COLORS, SHAPES, Scene, Tokenizer, render_batch, sample_scene
-from ..data.scene import RngLike, as_rng
+from ..data.scene import as_rng
+from ..data.tokenizer import N_SPECIAL
+from ..nn import fusion_basic
+from ..train import History, fit, predict
 
 # Each shape is typical for two colors, so the label is uniform over the three shapes.
 TYPICAL_SHAPE = {"red": "circle", "orange": "circle", "green": "square", "yellow": "square",
@@ -115,10 +128,13 @@ class ComplementaryTask:
         label = SHAPES.index(dict(scene.pairs())[target])
         return scene, text, label, COLORS.index(target)
 
-    def sample(self, n: int, rng: RngLike = None, tokenizer: Tokenizer | None = None) -> ComplementaryData:
-        """n examples, rendered and tokenized (tokens right-padded to max_len)."""
+    def sample(self, n: int, rng: np.random.Generator | int, tokenizer: Tokenizer | None = None) -> ComplementaryData:
+        """n examples drawn with ``rng`` (a Generator or an int seed), rendered and tokenized (tokens right-padded
+        to max_len)."""
         if n < 1:
             raise ValueError(f"n {n!r} must be a positive number of examples")
+        if rng is None:
+            raise ValueError("sample needs rng= (a numpy Generator or an int seed derived from the notebook's SEED)")
         rng = as_rng(rng)
         tokenizer = tokenizer or Tokenizer.for_world()
         rows = [self.sample_example(rng) for _ in range(n)]
@@ -159,27 +175,28 @@ class ComplementaryTask:
                 "image+text": float(p.max(0).sum()), "chance": float(p.sum((1, 2)).max())}
 
 
-def add_pixel_noise(image: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
+# ----------------------------------------------------------------------------------------------- corruptions
+
+
+def add_pixel_noise(image: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
     """Images plus Gaussian noise of std sigma, clipped to [0, 1] (the input stays a valid image)."""
     if sigma < 0:
         raise ValueError(f"sigma {sigma!r} must be >= 0")
-    if sigma == 0:
-        return image.clone()
-    noise = torch.randn(image.shape, generator=generator, dtype=image.dtype)
+    noise = torch.randn(image.shape, generator=generator, dtype=image.dtype)             # (N, 3, H, W)
     return (image + sigma * noise).clamp(0.0, 1.0)
 
 
-def mask_tokens(tokens: torch.Tensor, share: float, unk_id: int = Tokenizer.unk_id, n_special: int = 6,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-    """Replace each word token (not pad/bos/eos/...) with <unk> with probability ``share``."""
+def mask_tokens(tokens: torch.Tensor, share: float, generator: torch.Generator,
+                unk_id: int = Tokenizer.unk_id) -> torch.Tensor:
+    """Replace each word token (ids from N_SPECIAL on: not pad/bos/eos/...) with <unk> with probability ``share``."""
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"share {share!r} must be in [0, 1]")
-    words = tokens >= n_special                                         # (N, T) real words only
-    hit = torch.rand(tokens.shape, generator=generator) < share
+    words = tokens >= N_SPECIAL                                                           # (N, T) real words only
+    hit = torch.rand(tokens.shape, generator=generator) < share                          # (N, T)
     return torch.where(words & hit, torch.full_like(tokens, unk_id), tokens)
 
 
-def shuffle_pairs(tokens: torch.Tensor, share: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def shuffle_pairs(tokens: torch.Tensor, share: float, generator: torch.Generator) -> torch.Tensor:
     """Misalign a share of the (image, text) pairs: those rows get the text of another chosen row.
 
     The chosen rows' texts are rotated by one along a random order, so every chosen row gets a text
@@ -187,8 +204,7 @@ def shuffle_pairs(tokens: torch.Tensor, share: float, generator: torch.Generator
     """
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"share {share!r} must be in [0, 1]")
-    n = len(tokens)
-    chosen = torch.randperm(n, generator=generator)[: int(round(share * n))]
+    chosen = torch.randperm(len(tokens), generator=generator)[: int(round(share * len(tokens)))]   # (k,)
     out = tokens.clone()
     if len(chosen) > 1:
         out[chosen] = tokens[chosen.roll(1)]
@@ -196,15 +212,197 @@ def shuffle_pairs(tokens: torch.Tensor, share: float, generator: torch.Generator
 
 
 def drop_modalities(image: torch.Tensor, tokens: torch.Tensor, p_drop: float,
-                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Modality dropout at the input: each example loses its image with probability p_drop / 2 (replaced by the
-    image under noise of std 1, which leaves almost nothing of it) or its question with probability p_drop / 2
-    (every word replaced by <unk>), never both. The same two corruptions at full strength are what the
-    robustness test calls a missing modality."""
+                    generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Modality dropout at the input, eq. (24.1.11): each example loses its image with probability p_drop / 2
+    (replaced by the image under noise of std 1, which leaves almost nothing of it) or its question with
+    probability p_drop / 2 (every word replaced by <unk>), never both. The same two corruptions at full strength
+    are what the robustness test calls a missing modality."""
     if not 0.0 <= p_drop <= 1.0:
         raise ValueError(f"p_drop {p_drop!r} must be a probability in [0, 1]")
-    u = torch.rand(len(image), generator=generator)                                    # (B,)
-    no_img, no_txt = u < p_drop / 2, (u >= p_drop / 2) & (u < p_drop)
+    u = torch.rand(len(image), generator=generator)                                      # (B,)
+    no_img, no_txt = u < p_drop / 2, (u >= p_drop / 2) & (u < p_drop)                    # (B,), (B,)
     image = torch.where(no_img[:, None, None, None], add_pixel_noise(image, 1.0, generator), image)
-    tokens = torch.where(no_txt[:, None], mask_tokens(tokens, 1.0), tokens)
+    tokens = torch.where(no_txt[:, None], mask_tokens(tokens, 1.0, generator), tokens)
     return image, tokens
+
+
+# ----------------------------------------------------------------------------------------------- experiments
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Sizes of notebook 24.1's experiments: the defaults are full mode, ``fast()`` is COURSE_FAST=1."""
+
+    n_train: int = 16000
+    n_test: int = 2000
+    steps: int = 600
+    batch_size: int = 128
+    lr: float = 6e-3
+    p_drop: float = 0.3                                    # modality dropout rate of eq. (24.1.11)
+    n_robust: int = 1000                                   # test examples per corruption level
+    levels: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(11))
+    shuffle: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+    @classmethod
+    def fast(cls) -> RunConfig:
+        return cls(n_train=1500, n_test=400, steps=40, batch_size=64, n_robust=300)
+
+    @classmethod
+    def for_mode(cls) -> RunConfig:
+        """The configuration of the current mode (``settings.FAST``)."""
+        return cls.fast() if settings.FAST else cls()
+
+
+def make_data(task: ComplementaryTask, cfg: RunConfig, seed: int,
+              tokenizer: Tokenizer) -> tuple[ComplementaryData, ComplementaryData]:
+    """Training and test sets of one seed: streams (seed, 1) and (seed, 2) of numpy's generator."""
+    train = task.sample(cfg.n_train, rng=np.random.default_rng((seed, 1)), tokenizer=tokenizer)
+    test = task.sample(cfg.n_test, rng=np.random.default_rng((seed, 2)), tokenizer=tokenizer)
+    return train, test
+
+
+def batches(tensors, batch_size: int, seed: int):
+    """step -> batch: random rows (with replacement) of the training tensors (image, tokens, label)."""
+    g = torch.Generator().manual_seed(seed)
+
+    def batch(step):
+        idx = torch.randint(len(tensors[0]), (batch_size,), generator=g)                # (B,)
+        return tuple(x[idx] for x in tensors)
+    return batch
+
+
+def batches_with_dropout(tensors, p_drop: float, batch_size: int, seed: int):
+    """Like :func:`batches`, then modality dropout (eq. 24.1.11) on each batch, drawn from stream seed + 1."""
+    base, g = batches(tensors, batch_size, seed), torch.Generator().manual_seed(seed + 1)
+
+    def batch(step):
+        image, tokens, label = base(step)
+        image, tokens = drop_modalities(image, tokens, p_drop, generator=g)
+        return image, tokens, label
+    return batch
+
+
+def loss_fn(model, batch):
+    """Cross-entropy of the answer, and the batch accuracy for the progress bar."""
+    image, tokens, label = batch
+    logits = model(image, tokens)                                                         # (B, 3)
+    return F.cross_entropy(logits, label), {"acc": (logits.argmax(-1) == label).float().mean()}
+
+
+def scores(logits: torch.Tensor, label: torch.Tensor) -> dict[str, float]:
+    """Accuracy and cross-entropy in bits (for the mutual-information bound, eq. 24.1.9)."""
+    return {"acc": (logits.argmax(-1) == label).float().mean().item(),
+            "ce_bits": F.cross_entropy(logits, label).item() / math.log(2)}
+
+
+def evaluate(model, data: ComplementaryData, image=None, tokens=None) -> dict[str, float]:
+    """:func:`scores` of ``model`` on ``data`` (optionally with corrupted images or tokens in its place)."""
+    image = data.image if image is None else image
+    tokens = data.tokens if tokens is None else tokens
+    return scores(predict(model, image, tokens), data.label[:len(image)])
+
+
+def train_model(model, data, test: ComplementaryData, cfg: RunConfig, steps: int | None = None,
+                lr: float | None = None, desc: str = "train", progress: bool = True) -> History:
+    """``fit`` with this task's loss, evaluated on ``test`` 8 times; ``data`` is a step -> batch function."""
+    steps = steps or cfg.steps
+    return fit(model, data, loss_fn, steps=steps, lr=lr or cfg.lr, eval_fn=lambda m: evaluate(m, test),
+               eval_every=max(1, steps // 8), desc=desc, plot=False, progress=progress)
+
+
+def corrupt(test: ComplementaryData, kind: str, level: float, n: int, seed: int):
+    """The first n test inputs (image, tokens) with one modality corrupted at strength ``level``."""
+    g = torch.Generator().manual_seed(seed)
+    image, tokens = test.image[:n], test.tokens[:n]
+    if kind == "image":
+        return add_pixel_noise(image, float(level), generator=g), tokens
+    if kind == "text":
+        return image, mask_tokens(tokens, float(level), generator=g)
+    raise ValueError(f"kind {kind!r} must be 'image' or 'text'")
+
+
+def robustness_curves(models: dict, test: ComplementaryData, cfg: RunConfig, seed: int) -> dict:
+    """{kind: {model name: [accuracy at each of cfg.levels]}} for kind in image, text."""
+    curves = {}
+    for kind in ("image", "text"):
+        curves[kind] = {name: [] for name in models}
+        for level in cfg.levels:
+            image, tokens = corrupt(test, kind, level, cfg.n_robust, seed)
+            for name, m in models.items():
+                curves[kind][name].append(evaluate(m, test, image, tokens)["acc"])
+    return curves
+
+
+MAIN_MODELS = {"image only": lambda v: fusion_basic.ImageOnly(), "text only": fusion_basic.TextOnly,
+               "image + text (fused)": fusion_basic.ConcatFusion}
+FUSION_LEVELS = {"early (pixels)": fusion_basic.EarlyFusion,
+                 "late feature (pooled vectors)": fusion_basic.VectorConcatFusion}
+
+
+def new_model(factory, vocab_size: int, seed: int):
+    """``factory(vocab_size)`` with its weights drawn from ``seed``."""
+    torch.manual_seed(seed)
+    return factory(vocab_size)
+
+
+def decision_accuracy(models: dict, train: ComplementaryData, test: ComplementaryData) -> float:
+    """Accuracy of decision fusion (fusion_basic.decision_fusion) of the image-only and text-only models."""
+    log_prior = torch.log(torch.bincount(train.label, minlength=len(SHAPES)).float() / len(train))   # (3,)
+    fused = fusion_basic.decision_fusion(predict(models["image only"], test.image, test.tokens),
+                                         predict(models["text only"], test.image, test.tokens), log_prior)
+    return scores(fused, test.label)["acc"]
+
+
+def run_seed(seed: int, cfg: RunConfig, tokenizer: Tokenizer, progress: bool = False) -> dict:
+    """Every experiment of notebook 24.1 at one seed (data, weights, batches and corruptions all drawn from it):
+    the three models of section 4, modality dropout and the robustness curves (section 5), shuffled training
+    pairs (6.2) and the fusion levels (6.3). Returns plain numbers, as ``scripts/complementary_seeds.py`` records."""
+    task, V = ComplementaryTask(), tokenizer.vocab_size
+    train, test = make_data(task, cfg, seed, tokenizer)
+    models = {}
+    for name, factory in MAIN_MODELS.items():
+        models[name] = new_model(factory, V, seed)
+        train_model(models[name], batches(train.tensors(), cfg.batch_size, seed), test, cfg, desc=name,
+                    progress=progress)
+    dropout = copy.deepcopy(models["image + text (fused)"])
+    train_model(dropout, batches_with_dropout(train.tensors(), cfg.p_drop, cfg.batch_size, seed), test, cfg,
+                steps=cfg.steps // 2, lr=cfg.lr / 2, desc="fused + modality dropout", progress=progress)
+    models["fused + modality dropout"] = dropout
+    out = {name: evaluate(m, test) for name, m in models.items()}
+    out = {"acc": {k: v["acc"] for k, v in out.items()}, "ce_bits": {k: v["ce_bits"] for k, v in out.items()}}
+    out["robust"] = robustness_curves(models, test, cfg, seed)
+    out["shuffled"] = {"0.0": out["acc"]["image + text (fused)"]}
+    for share in cfg.shuffle[1:]:
+        tokens = shuffle_pairs(train.tokens, share, generator=torch.Generator().manual_seed(seed))
+        m = new_model(fusion_basic.ConcatFusion, V, seed)
+        train_model(m, batches((train.image, tokens, train.label), cfg.batch_size, seed), test, cfg,
+                    desc=f"shuffled {share:.0%}", progress=progress)
+        out["shuffled"][str(share)] = evaluate(m, test)["acc"]
+    out["fusion"] = {"feature (first feature map)": out["acc"]["image + text (fused)"],
+                     "decision (product of the unimodal models)": decision_accuracy(models, train, test)}
+    for name, cls in FUSION_LEVELS.items():
+        m = new_model(cls, V, seed)
+        train_model(m, batches(train.tensors(), cfg.batch_size, seed), test, cfg, desc=name, progress=progress)
+        out["fusion"][name] = evaluate(m, test)["acc"]
+    return out
+
+
+RECORD = settings.DATA_DIR / "bench" / "complementary_seeds.json"
+
+
+def recorded(path: Path | str = RECORD) -> dict:
+    """The record written by ``scripts/complementary_seeds.py``: {"config", "seeds": {seed: run_seed(...)}, ...}."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run python scripts/complementary_seeds.py to record it")
+    return json.loads(path.read_text())
+
+
+def over_seeds(record: dict, *keys: str) -> list[float]:
+    """One recorded number per seed: ``over_seeds(rec, "acc", "text only")`` -> [seed 0, seed 1, ...]."""
+    values = []
+    for run in record["seeds"].values():
+        for k in keys:
+            run = run[k]
+        values.append(run)
+    return values
