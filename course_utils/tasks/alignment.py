@@ -10,12 +10,13 @@ eq. 24.5.1), on the same batches of the toy world; they differ only in the head 
                    (a cross-modal autoencoder, Ngiam et al. 2011)                              (24.5.11), (24.5.12)
 
 Retrieval uses the cosine (24.5.2) for contrastive and reconstruction and the head's score g for matching.
+Notebook 24.5 writes each loss and one training step of each objective in cells; this module is the same code,
+used for the runs over several seeds and the sweeps. Every random choice takes its seed from the caller.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
@@ -25,16 +26,21 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import COLORS, SHAPES, SIZES, Tokenizer, caption, render_batch, sample_scene
+from ..data.tokenizer import N_SPECIAL
 from ..metrics import alignment, recall_at_k, uniformity
 from ..nn.clip import CLIP, CLIPConfig
 from ..nn.clip_loss import multi_positive_clip_loss
 from ..nn.text import TextConfig
 from ..nn.vit import ViTConfig
 from ..nn.zero_shot import build_zero_shot_classifier
+from ..train import fit, predict
 
 OBJECTIVES = ("contrastive", "matching", "reconstruction")
+SPLITS = ("train", "test")
 CLASSES = [f"{c} {s}" for c in COLORS for s in SHAPES]  # the 18 color–shape classes of the zero-shot test
 PROMPTS = ("a small {}.", "a large {}.", "there is one object: a small {}.", "there is one object: a large {}.")
+N_ATTRIBUTES = len(COLORS) * len(SHAPES) * len(SIZES)  # 36 distinct descriptions (color, shape, size)
+FINAL_LOSS_STEPS = 50  # "final loss" of a run = mean training loss over its last 50 steps
 
 
 # ----------------------------------------------------------------------------------------------- data
@@ -42,13 +48,14 @@ PROMPTS = ("a small {}.", "a large {}.", "there is one object: a small {}.", "th
 
 @dataclass
 class Pairs:
-    """n image–caption pairs of one-object scenes. ``key`` = (color, shape, size) id of what each side shows/says."""
+    """n image–caption pairs of one-object scenes; ``*_attr`` = attribute id (``attribute_id``) of what each side
+    shows or says."""
 
     images: torch.Tensor  # (n, 3, H, W) in [0, 1]
     tokens: torch.Tensor  # (n, T) token ids, <bos> ... <eos> then padding
     captions: list[str]
-    img_key: torch.Tensor  # (n,) attribute id of the image, in [0, 36)
-    txt_key: torch.Tensor  # (n,) attribute id the caption describes (differs from img_key on mismatched pairs)
+    img_attr: torch.Tensor  # (n,) attribute id of the image, in [0, 36)
+    txt_attr: torch.Tensor  # (n,) attribute id the caption describes (differs from img_attr on mismatched pairs)
     label: torch.Tensor  # (n,) color–shape class of the image, in [0, 18)
 
     def __len__(self) -> int:
@@ -57,49 +64,52 @@ class Pairs:
     def subset(self, idx) -> Pairs:
         idx = torch.as_tensor(idx)
         return Pairs(self.images[idx], self.tokens[idx], [self.captions[i] for i in idx.tolist()],
-                     self.img_key[idx], self.txt_key[idx], self.label[idx])
+                     self.img_attr[idx], self.txt_attr[idx], self.label[idx])
 
 
-def attribute_key(color: str, shape: str, size: str) -> int:
-    """(color, shape, size) -> one id in [0, 36); the color–shape class is key // 2."""
+def attribute_id(color: str, shape: str, size: str) -> int:
+    """(color, shape, size) -> one int in [0, 36); the color–shape class is attribute_id // 2."""
     return (COLORS.index(color) * len(SHAPES) + SHAPES.index(shape)) * len(SIZES) + SIZES.index(size)
 
 
-def world_pairs(n: int, seed: int = 0, *, mismatch: float = 0.0, tokenizer: Tokenizer | None = None,
+def world_pairs(n: int, seed: int, split: str = "train", *, mismatch: float = 0.0, tokenizer: Tokenizer | None = None,
                 context_length: int = 16, image_size: int = 32) -> Pairs:
-    """n one-object scenes, each with one caption from a random template; a share ``mismatch`` of the captions
-    is replaced by the caption of another random scene (noisy correspondence, as in web-crawled pairs)."""
+    """n one-object scenes, each with one caption from a random template, drawn from (``seed``, ``split``): the
+    train and test splits of one seed are independent draws. A share ``mismatch`` of the captions is replaced by the
+    caption of another random scene (noisy correspondence, as in web-crawled pairs)."""
     if not 0.0 <= mismatch <= 1.0:
         raise ValueError(f"mismatch must be a share in [0, 1], got {mismatch}")
     if n < 2:
         raise ValueError(f"need at least 2 pairs, got n={n}")
-    rng = np.random.default_rng(seed)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    rng = np.random.default_rng([seed, SPLITS.index(split)])
     tokenizer = tokenizer or Tokenizer.for_world()
     scenes = [sample_scene(rng, 1, image_size=image_size) for _ in range(n)]
     captions = [caption(s, "en", rng) for s in scenes]
-    keys = torch.tensor([attribute_key(s.objects[0].color, s.objects[0].shape, s.objects[0].size) for s in scenes])
-    txt_key = keys.clone()
+    ids = torch.tensor([attribute_id(s.objects[0].color, s.objects[0].shape, s.objects[0].size) for s in scenes])
+    txt_attr = ids.clone()
     bad = np.flatnonzero(rng.random(n) < mismatch)
     if len(bad):
         src = (bad + rng.integers(1, n, size=len(bad))) % n  # another scene's caption (may say the same, by chance)
         captions = list(captions)
         for i, j in zip(bad, src):
             captions[i] = captions[j]
-            txt_key[i] = keys[j]
+            txt_attr[i] = ids[j]
     tokens = tokenizer.batch(captions, max_len=context_length)
     images = render_batch(scenes, image_size).rgb
-    return Pairs(images, tokens, captions, keys, txt_key, keys // len(SIZES))
+    return Pairs(images, tokens, captions, ids, txt_attr, ids // len(SIZES))
 
 
-def batch_stream(pairs: Pairs, batch_size: int, seed: int = 0) -> Callable[[int], tuple]:
-    """``step -> (images, tokens, txt_key)``: random batches drawn with a fixed seed, the same for every objective."""
+def batch_stream(pairs: Pairs, batch_size: int, seed: int) -> Callable[[int], tuple]:
+    """``step -> (images, tokens, txt_attr)``: random batches drawn from ``seed``, the same for every objective."""
     if batch_size > len(pairs):
         raise ValueError(f"batch size {batch_size} is larger than the {len(pairs)} training pairs")
     gen = torch.Generator().manual_seed(seed)
 
     def get(step: int):
         idx = torch.randperm(len(pairs), generator=gen)[:batch_size]
-        return pairs.images[idx], pairs.tokens[idx], pairs.txt_key[idx]
+        return pairs.images[idx], pairs.tokens[idx], pairs.txt_attr[idx]
 
     return get
 
@@ -180,11 +190,11 @@ def itm_loss(head: MatchingHead, z_img: torch.Tensor, z_txt: torch.Tensor, same:
     return loss, acc
 
 
-def bag_of_words(tokens: torch.Tensor, vocab_size: int, n_special: int = 6) -> torch.Tensor:
+def bag_of_words(tokens: torch.Tensor, vocab_size: int) -> torch.Tensor:
     """b_w(t) of eq. (24.5.12): (B, T) token ids -> (B, V) 0/1, special tokens (pad, bos, eos, ...) left at 0."""
     bag = torch.zeros(tokens.size(0), vocab_size, device=tokens.device)
     bag.scatter_(1, tokens, 1.0)
-    bag[:, :n_special] = 0.0
+    bag[:, :N_SPECIAL] = 0.0
     return bag
 
 
@@ -220,8 +230,12 @@ def reconstruction_loss(dec: CrossModalDecoders, z_img: torch.Tensor, z_txt: tor
 
 @dataclass
 class AlignConfig:
-    """One alignment run: encoders, objective and budget. Defaults are the full-mode sizes; ``fast()`` for tests."""
+    """One alignment run: seed, encoders, objective and budget. Defaults are the full-mode sizes.
 
+    ``seed`` (no default: the notebook passes it, derived from its SEED) fixes the initial weights, the order of the
+    batches and the sampling of hard negatives."""
+
+    seed: int
     objective: str = "contrastive"
     embed_dim: int = 32  # d of eq. (24.5.1)
     width: int = 32  # width of both towers
@@ -237,9 +251,10 @@ class AlignConfig:
     batch_size: int = 64
     lr: float = 5e-3
     warmup: int = 20
-    seed: int = 0
 
     def __post_init__(self):
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {self.objective!r}; use one of {', '.join(OBJECTIVES)}")
         for name in ("tau", "tau_init"):
@@ -250,9 +265,9 @@ class AlignConfig:
             raise ValueError(f"width {self.width} must be even (2 attention heads)")
 
     @classmethod
-    def fast(cls, **overrides) -> AlignConfig:
+    def fast(cls, seed: int, **overrides) -> AlignConfig:
         """A few steps of the same model, for COURSE_FAST=1 and tests."""
-        return cls(**{"steps": 40, "warmup": 5, **overrides})
+        return cls(**{"seed": seed, "steps": 40, "warmup": 5, **overrides})
 
     def clip_config(self, vocab_size: int, context_length: int) -> CLIPConfig:
         vision = ViTConfig(image_size=32, patch_size=self.patch_size, num_classes=0, dim=self.width, depth=self.layers,
@@ -293,10 +308,10 @@ class AlignmentModel(nn.Module):
         """z_t (B, d), L2-normalized, eq. (24.5.2)."""
         return self.clip.encode_text(tokens, normalize=True)
 
-    def loss(self, images: torch.Tensor, tokens: torch.Tensor, key: torch.Tensor):
-        """(loss, logs) of the configured objective on one batch; ``key`` (B,) = what each caption describes."""
+    def loss(self, images: torch.Tensor, tokens: torch.Tensor, attr: torch.Tensor):
+        """(loss, logs) of the configured objective on one batch; ``attr`` (B,) = attribute id of each caption."""
         z_img, z_txt = self.encode_image(images), self.encode_text(tokens)  # (B, d) each
-        same = key[:, None] == key[None, :]  # (B, B): caption j describes what caption i describes
+        same = attr[:, None] == attr[None, :]  # (B, B): caption j describes what caption i describes
         if self.config.objective == "contrastive":
             return info_nce(z_img, z_txt, 1.0 / self.clip.scale(), same)
         if self.config.objective == "matching":
@@ -318,18 +333,10 @@ class AlignmentModel(nn.Module):
 # ----------------------------------------------------------------------------------------------- train and evaluate
 
 
-@torch.no_grad()
-def embed(model: AlignmentModel, pairs: Pairs, batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
-    """(z_img, z_txt) of every pair, on CPU."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    zi, zt = [], []
-    for i in range(0, len(pairs), batch_size):
-        zi.append(model.encode_image(pairs.images[i:i + batch_size].to(device)).float().cpu())
-        zt.append(model.encode_text(pairs.tokens[i:i + batch_size].to(device)).float().cpu())
-    model.train(was_training)
-    return torch.cat(zi), torch.cat(zt)
+def embed_pairs(model: AlignmentModel, pairs: Pairs) -> tuple[torch.Tensor, torch.Tensor]:
+    """(z_img, z_txt) of every pair, on CPU: ``train.predict`` with each encoder."""
+    return (predict(model, pairs.images, fn=model.encode_image),
+            predict(model, pairs.tokens, fn=model.encode_text))
 
 
 def train_alignment(model: AlignmentModel, train: Pairs, *, probe: Pairs | None = None, snapshots: int = 0,
@@ -338,8 +345,6 @@ def train_alignment(model: AlignmentModel, train: Pairs, *, probe: Pairs | None 
 
     Returns (history, frames).
     """
-    from ..train import fit
-
     c = model.config
     stream = batch_stream(train, c.batch_size, c.seed)
     frames: list[tuple[int, torch.Tensor, torch.Tensor]] = []
@@ -347,13 +352,13 @@ def train_alignment(model: AlignmentModel, train: Pairs, *, probe: Pairs | None 
 
     def data(step: int):
         if probe is not None and step in at:
-            frames.append((step, *embed(model, probe)))
+            frames.append((step, *embed_pairs(model, probe)))
         return stream(step)
 
     history = fit(model, data, lambda m, b: m.loss(*b), steps=c.steps, lr=c.lr, warmup=c.warmup, eval_fn=eval_fn,
                   desc=desc or c.objective, plot=plot, progress=progress)
     if probe is not None and c.steps in at:
-        frames.append((c.steps, *embed(model, probe)))
+        frames.append((c.steps, *embed_pairs(model, probe)))
     return history, frames
 
 
@@ -366,32 +371,28 @@ def zero_shot_scores(model: AlignmentModel, z_img: torch.Tensor, tokenizer: Toke
     ``reduce="max"``: a class scores its best prompt; ``"mean"``: the score against the renormalized mean of the
     class's prompt embeddings (CLIP's prompt ensembling, ``build_zero_shot_classifier``; cosine scores only).
     """
-    device = next(model.parameters()).device
     tok = lambda texts: tokenizer.batch(texts, max_len=model.clip.config.text.context_length)
     if reduce == "mean":
         if model.itm is not None and head:
             raise ValueError("reduce='mean' averages prompt embeddings, which only makes sense for cosine scores")
+        device = next(model.parameters()).device
         w = build_zero_shot_classifier(model.clip, tok, list(classes), list(templates), device=device)
         return z_img @ w.float().cpu()  # (N, C)
     if reduce != "max":
         raise ValueError(f"reduce must be 'max' or 'mean', got {reduce!r}")
     prompts = [t.format(c) for c in classes for t in templates]  # class-major: c0t0, c0t1, ...
-    was_training = model.training
-    model.eval()
-    z_p = model.encode_text(tok(prompts).to(device)).float().cpu()  # (C·K, d)
-    model.train(was_training)
+    z_p = predict(model, tok(prompts), fn=model.encode_text)  # (C·K, d)
     s = model.score(z_img, z_p, head=head)  # (N, C·K)
     return s.view(len(z_img), len(classes), len(templates)).amax(-1)  # (N, C)
 
 
-@torch.no_grad()
 def evaluate(model: AlignmentModel, test: Pairs, tokenizer: Tokenizer, head: bool = True) -> dict[str, float]:
     """R@1 image->text and text->image (a hit = same color, shape and size) and 18-class zero-shot accuracy.
 
     ``head=False`` scores a matching model by the cosine of its embeddings instead of its head."""
-    z_img, z_txt = embed(model, test)
+    z_img, z_txt = embed_pairs(model, test)
     s = model.score(z_img, z_txt, head=head)  # (N, N)
-    relevant = test.img_key[:, None] == test.txt_key[None, :]  # (N, N): caption j describes image i
+    relevant = test.img_attr[:, None] == test.txt_attr[None, :]  # (N, N): caption j describes image i
     zs = zero_shot_scores(model, z_img, tokenizer, head=head)  # (N, 18)
     return {
         "R@1 i→t": recall_at_k(s, relevant, ks=(1,))["R@1"],
@@ -400,9 +401,10 @@ def evaluate(model: AlignmentModel, test: Pairs, tokenizer: Tokenizer, head: boo
     }
 
 
-def geometry(z_img: torch.Tensor, z_txt: torch.Tensor, seed: int = 0) -> dict[str, float]:
-    """Modality gap ‖Δ‖ (24.5.13), accuracy of a linear image-vs-text classifier on held-out halves, mean positive
-    cosine, and Wang & Isola's alignment (24.5.14) and uniformity (24.5.15) (per modality and of the union)."""
+def geometry(z_img: torch.Tensor, z_txt: torch.Tensor, seed: int) -> dict[str, float]:
+    """Modality gap ‖Δ‖ (24.5.13), accuracy of a linear image-vs-text classifier on held-out halves (split drawn from
+    ``seed``), mean positive cosine, and Wang & Isola's alignment (24.5.14) and uniformity (24.5.15) (per modality
+    and of the union)."""
     from sklearn.linear_model import LogisticRegression
 
     delta = z_img.mean(0) - z_txt.mean(0)  # Δ, (d,)
@@ -428,27 +430,38 @@ def shift_gap(z_img: torch.Tensor, z_txt: torch.Tensor, lam: float) -> tuple[tor
     return F.normalize(z_img - lam * delta, dim=-1), F.normalize(z_txt + lam * delta, dim=-1)
 
 
+def summarize(model: AlignmentModel, history, test: Pairs, tokenizer: Tokenizer) -> dict[str, float]:
+    """The metrics of one trained model: R@1 both ways, their mean, zero-shot accuracy, the training loss averaged
+    over the last steps, the final τ (learned or fixed), and the geometry of the test embeddings."""
+    metrics = evaluate(model, test, tokenizer)
+    metrics["R@1 mean"] = (metrics["R@1 i→t"] + metrics["R@1 t→i"]) / 2
+    metrics["final loss"] = float(np.mean(history.loss[-FINAL_LOSS_STEPS:]))
+    metrics["final τ"] = model.tau
+    metrics.update(geometry(*embed_pairs(model, test), seed=model.config.seed))
+    return metrics
+
+
 def run(config: AlignConfig, train: Pairs, test: Pairs, tokenizer: Tokenizer, *, progress: bool = False,
         **kwargs) -> tuple[AlignmentModel, dict[str, float]]:
-    """Build, train and evaluate one configuration (a sweep point): returns the model and its metrics."""
+    """Build, train (``train_alignment``) and evaluate (``summarize``) one configuration: the model and its metrics."""
     model = AlignmentModel(config, tokenizer.vocab_size, train.tokens.size(1))
-    start = time.perf_counter()
-    train_alignment(model, train, progress=progress, **kwargs)
-    metrics = evaluate(model, test, tokenizer)
-    metrics["seconds"] = time.perf_counter() - start
-    metrics["tau"] = model.tau
-    return model, metrics
+    history, _ = train_alignment(model, train, progress=progress, **kwargs)
+    return model, summarize(model, history, test, tokenizer)
 
 
-def sweep(name: str, values: Sequence, base: AlignConfig, train: Pairs, test: Pairs, tokenizer: Tokenizer,
-          make_train: Callable[[object], Pairs] | None = None) -> list[dict[str, float]]:
-    """One small-budget sweep: vary ``name`` over ``values`` (a field of AlignConfig, or the training data through
-    ``make_train(value)``), everything else as in ``base``. Returns one row of metrics per value."""
+def sweep(name: str, values: Sequence, base: AlignConfig, seeds: Sequence[int],
+          make_train: Callable[[int, object], Pairs], test: Pairs, tokenizer: Tokenizer) -> list[dict]:
+    """Vary ``name`` (a field of AlignConfig, or anything ``make_train(seed, value)`` reads, e.g. the share of
+    mismatched pairs) over ``values``, each value trained once per seed (``seed`` sets the initial weights, the
+    batches and the training pairs). Returns one row per value: {name: value, metric: [one value per seed], ...}."""
+    fields = AlignConfig.__dataclass_fields__
     rows = []
     for v in values:
-        cfg = base if make_train is not None else replace(base, **{name: v})
-        data = make_train(v) if make_train is not None else train
-        _, m = run(cfg, data, test, tokenizer)
-        m["R@1 mean"] = (m["R@1 i→t"] + m["R@1 t→i"]) / 2
-        rows.append({name: v, **m})
+        per_seed: dict[str, list[float]] = {}
+        for s in seeds:
+            cfg = replace(base, seed=s, **({name: v} if name in fields else {}))
+            _, m = run(cfg, make_train(s, v), test, tokenizer)
+            for k, x in m.items():
+                per_seed.setdefault(k, []).append(float(x))
+        rows.append({name: v, **per_seed})
     return rows
