@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 
-from course_utils.viz import explorer  # noqa: E402
+from course_utils.viz import explorer  # noqa: E402  (importing viz applies the course figure style)
 
 
 def test_scene_modalities_are_deterministic_and_complete():
@@ -41,8 +41,23 @@ def test_explorer_builds_and_updates_when_the_seed_changes():
     assert box.slider.value == 8 and box.modalities.seed == 8
 
 
-def test_static_figure_has_image_depth_mask_spectrogram_and_frames():
+def test_static_figure_has_image_depth_mask_spectrogram_and_frames_numbered_from_1():
     fig = explorer.draw_modalities(explorer.scene_modalities(1))
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[:4] == ["image", "depth (nearness)", "instance mask", "sound: log |STFT|"]
-    assert sum(t.startswith("frame") for t in titles) == 6
+    assert [t for t in titles if t.startswith("frame")] == [f"frame {t}" for t in range(1, 7)]
+
+
+def test_static_figure_is_readable_when_projected():
+    from course_utils.viz import MAX_WIDTH
+
+    fig = explorer.draw_modalities(explorer.scene_modalities(1, frames=12))
+    assert fig.get_figwidth() <= MAX_WIDTH and fig.dpi >= 100
+    texts = [t for ax in fig.axes for t in (ax.title, ax.xaxis.label, ax.yaxis.label,
+                                          *ax.get_xticklabels(), *ax.get_yticklabels()) if t.get_text()]
+    assert texts and min(t.get_fontsize() for t in texts) >= 10
+
+
+def test_seed_must_be_given():
+    with pytest.raises(TypeError):
+        explorer.scene_modalities()

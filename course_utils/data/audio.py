@@ -18,6 +18,9 @@ PITCH_HZ = {"red": 261.63, "orange": 293.66, "yellow": 329.63, "green": 392.00, 
 LOUDNESS = {"small": 0.1, "large": 0.2}
 N_HARMONICS = 8
 FADE_S = 0.01          # fade in/out, avoids clicks at the edges
+N_FFT = 256            # STFT window length of spectrogram(): 32 ms at 8 kHz, bins 31.25 Hz apart
+HOP = 64               # STFT hop (samples between frames): 8 ms at 8 kHz
+N_FREQ = N_FFT // 2 + 1  # frequency bins of a spectrogram (129): its number of rows
 
 
 def _check(sr, duration):
@@ -82,7 +85,7 @@ def sonify_batch(scenes: Sequence[Scene], sr: int = 8000, duration: float = 0.5)
     return torch.stack([sonify(s, sr, duration) for s in scenes]) if scenes else torch.zeros(0, int(sr * duration))
 
 
-def spectrogram(wave: torch.Tensor, n_fft: int = 256, hop: int = 64) -> torch.Tensor:
+def spectrogram(wave: torch.Tensor, n_fft: int = N_FFT, hop: int = HOP) -> torch.Tensor:
     """Log-magnitude spectrogram log(|STFT| + 1e-3) with a Hann window: (F, T) or (B, F, T), F = n_fft // 2 + 1."""
     if wave.dim() not in (1, 2):
         raise ValueError(f"wave must have shape (n_samples,) or (B, n_samples), got {tuple(wave.shape)}")

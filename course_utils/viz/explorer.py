@@ -19,6 +19,7 @@ from matplotlib.colors import ListedColormap
 
 from .. import data as D
 from .plots import to_hwc
+from .style import MAX_WIDTH
 
 
 @dataclass
@@ -48,7 +49,7 @@ def _pick_questions(q_en: list, q_zh: list, n: int) -> list:
     return out
 
 
-def scene_modalities(seed: int = 0, n_objects=(1, 4), size: int = 64, frames: int = 6, sr: int = 8000,
+def scene_modalities(seed: int, n_objects=(1, 4), size: int = 64, frames: int = 6, sr: int = 8000,
                      duration: float = 0.6, n_questions: int = 6) -> SceneModalities:
     """Every modality of the scene drawn from ``seed`` (the same seed always gives the same scene)."""
     if not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -64,10 +65,12 @@ def scene_modalities(seed: int = 0, n_objects=(1, 4), size: int = 64, frames: in
 
 
 def draw_modalities(m: SceneModalities, scale: float = 1.35):
-    """Top row: image, depth, mask, spectrogram; bottom row: the video frames. Returns the figure."""
+    """Top row: image, depth, mask, spectrogram; bottom row: the video frames (numbered from 1). Returns the figure.
+
+    At most ``MAX_WIDTH`` inches wide, so that its 10-pt labels stay 10 pt on screen."""
     frames = len(m.video)
     ncols = max(frames, 6)
-    fig = plt.figure(figsize=(scale * ncols, scale * 2.35))
+    fig = plt.figure(figsize=(min(scale * ncols, MAX_WIDTH), scale * 2.35))
     gs = fig.add_gridspec(2, ncols, height_ratios=[1.15, 1])
     ids = ListedColormap(["black", *plt.get_cmap("tab10").colors[:D.MAX_OBJECTS]])      # 0 = background
     panels = [("image", to_hwc(m.rgb), None, None), ("depth (nearness)", to_hwc(m.depth), "viridis", None),
@@ -84,11 +87,10 @@ def draw_modalities(m: SceneModalities, scale: float = 1.35):
     ax.set_title("sound: log |STFT|", fontsize=10)
     ax.set_xlabel("time (s)", fontsize=10)
     ax.set_ylabel("kHz", fontsize=10)
-    ax.tick_params(labelsize=6)
     for t in range(frames):
         ax = fig.add_subplot(gs[1, t])
         ax.imshow(to_hwc(m.video[t]), interpolation="nearest")
-        ax.set_title(f"frame {t}", fontsize=10)
+        ax.set_title(f"frame {t + 1}", fontsize=10)
         ax.axis("off")
     fig.suptitle(f"scene seed={m.seed}: {len(m.scene)} object(s)", fontsize=10)
     fig.tight_layout()
@@ -138,7 +140,7 @@ def _explorer_class():
     class SceneExplorer(widgets.VBox):
         """A seed slider and a "new scene" button above the sound, the texts and the pictures of that scene."""
 
-        def __init__(self, seed: int = 0, max_seed: int = 999, **kwargs):
+        def __init__(self, seed: int, max_seed: int = 999, **kwargs):
             self.options = kwargs
             self.slider = widgets.IntSlider(value=seed, min=0, max=max_seed, description="seed",
                                             continuous_update=False)
@@ -168,7 +170,7 @@ def _explorer_class():
     return SceneExplorer
 
 
-def scene_explorer(seed: int = 0, static: bool = True, display_widget: bool = True, **kwargs):
+def scene_explorer(seed: int, static: bool = True, display_widget: bool = True, **kwargs):
     """Show scene ``seed`` statically (figure, texts, audio player), then the live explorer; returns the widget.
 
     kwargs go to ``scene_modalities`` (n_objects, size, frames, sr, duration, n_questions)."""
