@@ -5,6 +5,7 @@ import torch
 import torchvision
 from torch import nn
 
+from course_utils.bench.step_timer import time_train_step
 from course_utils.nn import (
     PatchEmbedding,
     SmallCNN,
@@ -15,7 +16,6 @@ from course_utils.nn import (
     sincos_2d_pos_embed,
     unpatchify,
 )
-from course_utils.bench.step_timer import time_train_step
 
 
 @pytest.fixture(autouse=True)
@@ -168,3 +168,43 @@ def test_time_train_step_returns_seconds_and_trains():
     t = time_train_step(model, x, y, steps=2, warmup=1)
     assert 0 < t < 10
     assert not torch.equal(before, model.head.weight)
+
+
+def test_attention_figures_number_layers_and_heads_from_one():
+    import matplotlib.pyplot as plt
+
+    from course_utils.viz import MAX_WIDTH
+    from course_utils.viz import attention_widgets as AW
+
+    model = VisionTransformer(ViTConfig.fast(depth=3)).eval()  # 3 layers, 2 heads
+    images = torch.rand(2, 3, 32, 32)
+    attns = model.attention_maps(images)
+    fig = AW.plot_layer_head_grid(images[0], attns[:, 0])
+    titles = {ax.get_title() for ax in fig.axes}
+    assert {"layer 1", "layer 3", "head 1", "head 2"} <= titles and not {"layer 0", "head 0"} & titles
+    plt.close(fig)
+    box = AW.attention_explorer(model, images)
+    image, layer, head = box.children[:3]
+    assert (image.min, image.max, layer.min, layer.max, layer.value) == (1, 2, 1, 3, 3)
+    assert list(head.options) == ["mean", "max", 1, 2]
+    head.value = 2  # the last layer's second head: redraws without an error
+    many = torch.rand(8, 3, 32, 32)
+    attns = model.attention_maps(many)
+    fig = AW.plot_rollout_row(many, attention_rollout(attns), attns)
+    assert fig.get_figwidth() <= MAX_WIDTH  # eight images still fit the width of a notebook cell
+    plt.close("all")
+
+
+def test_cls_attention_and_mean_attention_distance():
+    from course_utils.viz import attention_widgets as AW
+
+    a = torch.softmax(torch.randn(2, 3, 2, 17, 17), dim=-1)  # (L, B, h, T, T)
+    torch.testing.assert_close(AW.cls_attention(a, 1, 0), a[1, :, 0, 0, 1:].reshape(3, 4, 4))
+    with pytest.raises(ValueError, match="layer index 2 does not exist"):
+        AW.cls_attention(a, 2)
+    uniform = torch.ones(1, 1, 1, 17, 17)
+    local = torch.eye(17).expand(1, 1, 1, 17, 17)  # every patch attends only to itself
+    assert AW.mean_attention_distance(local, patch_size=8).item() == 0.0
+    far = AW.mean_attention_distance(uniform, patch_size=8).item()  # mean distance between two cells of a 4×4 grid
+    pos = torch.stack(torch.meshgrid(torch.arange(4.0), torch.arange(4.0), indexing="ij"), -1).view(16, 2) * 8
+    assert far == pytest.approx(torch.cdist(pos, pos).mean().item(), rel=1e-6)

@@ -1,14 +1,11 @@
-"""Tasks of notebook 24.7 (ViT vs CNN): counting objects in the toy world, sklearn's 8×8 digits, and the
-data-efficiency experiment (training-set size vs test accuracy).
+"""Tasks of notebook 24.7 (ViT vs CNN): sklearn's 8×8 digits, models of similar size, training over seeds, the
+data-efficiency experiment (training-set size vs test accuracy), the cost of attention and readings of a trained ViT.
 
-Counting needs the whole image: the label (1–4 objects) is a property of the scene, not of one patch, so a
-model must gather evidence from everywhere. Flips and 90° rotations (the dihedral group D4) leave the count
-unchanged, and a new batch of scenes can be rendered at every step, so the training set is effectively infinite.
+The counting scenes, their stream and their augmentation are in ``course_utils.data.counting`` (the ``vit_count``
+recipe trains on them too). Every function that draws random numbers takes its seed; none touches the global state.
 """
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -17,73 +14,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import render_batch, sample_scene
-from ..nn import SmallCNN, VisionTransformer, ViTConfig
-
-COUNT_RANGE = (1, 4)  # objects per counting scene; label = count - COUNT_RANGE[0]
-NUM_COUNT_CLASSES = COUNT_RANGE[1] - COUNT_RANGE[0] + 1
-COUNT_TEST_SEED = 24_07  # the fixed test scenes of the counting task
-
-
-# ----------------------------------------------------------------------------- counting in the toy world
-
-
-def count_scenes(rng: np.random.Generator | int, n: int, image_size: int = 32,
-                 counts: tuple[int, int] = COUNT_RANGE) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` fresh scenes of 1–4 objects: images (n, 3, S, S) in [0, 1] and labels (n,) = count - counts[0]."""
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
-    scenes = [sample_scene(rng, counts, image_size=image_size) for _ in range(n)]
-    x = render_batch(scenes, image_size).rgb  # (n, 3, S, S)
-    y = torch.tensor([len(s.objects) - counts[0] for s in scenes])  # (n,)
-    return x, y
-
-
-def count_dataset(n: int, seed: int = 0, image_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
-    """A fixed counting set, the same for the same (n, seed, image_size)."""
-    return count_scenes(np.random.default_rng([seed, image_size, 7]), n, image_size)
-
-
-def count_test_set(n: int = 2000, image_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
-    """The counting test set shared by the notebook and the registered recipe (never used for training)."""
-    return count_dataset(n, seed=COUNT_TEST_SEED, image_size=image_size)
-
-
-def dihedral(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Each image (B, C, H, W) under a random one of the 8 flips/90° rotations (label-preserving for counting)."""
-    if x.dim() != 4 or x.size(-1) != x.size(-2):
-        raise ValueError(f"expected square images (B, C, S, S), got shape {tuple(x.shape)}")
-    k = torch.randint(0, 8, (x.size(0),), generator=generator)  # (B,): k % 4 quarter turns, k // 4 flip
-    out = x.clone()
-    for t in range(8):
-        idx = (k == t).nonzero().flatten()
-        if len(idx):
-            xt = torch.rot90(x[idx], t % 4, dims=(-2, -1))
-            out[idx] = xt.flip(-1) if t >= 4 else xt
-    return out
-
-
-def count_stream(batch_size: int, seed: int = 0, image_size: int = 32,
-                 augment: bool = True) -> Callable[[int], tuple[torch.Tensor, torch.Tensor]]:
-    """``step -> (x, y)``: a new batch of scenes at every step (the world is infinite), for ``train.fit``."""
-    rng = np.random.default_rng([seed, 11])
-    gen = torch.Generator().manual_seed(seed)
-
-    def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = count_scenes(rng, batch_size, image_size)
-        return (dihedral(x, gen) if augment else x), y
-
-    return batch
-
+from .. import metrics
+from ..data.counting import NUM_COUNT_CLASSES
+from ..nn import SmallCNN, ViTConfig
+from ..report import Spread
+from ..train import History, count_parameters, fit, predict
 
 # ----------------------------------------------------------------------------- sklearn digits (8×8)
 
 
-def load_digits_split(test_fraction: float = 0.25, seed: int = 0):
+def load_digits_split(*, seed: int, test_fraction: float = 0.25):
     """sklearn's 1,797 handwritten digits as (N, 1, 8, 8) floats in [0, 1]: (x_train, y_train, x_test, y_test).
 
-    The split is stratified by class and fixed by ``seed``."""
+    The split is stratified by class and drawn with ``seed``."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -110,9 +53,9 @@ def random_shift(x: torch.Tensor, generator: torch.Generator | None = None, max_
     return out
 
 
-def tensor_stream(x: torch.Tensor, y: torch.Tensor, batch_size: int, seed: int = 0,
+def tensor_stream(x: torch.Tensor, y: torch.Tensor, batch_size: int, *, seed: int,
                   augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None):
-    """``step -> (x, y)``: random minibatches (with reshuffling per epoch) from a fixed training set."""
+    """``step -> (x, y)``: random minibatches (reshuffled every epoch) of a fixed training set, drawn with ``seed``."""
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"x and y must have the same non-zero length, got {len(x)} and {len(y)}")
     gen = torch.Generator().manual_seed(seed)
@@ -130,14 +73,23 @@ def tensor_stream(x: torch.Tensor, y: torch.Tensor, batch_size: int, seed: int =
     return batch
 
 
+def balanced_order(y: torch.Tensor, seed: int) -> torch.Tensor:
+    """A permutation of the indices of ``y`` whose every prefix is as class-balanced as possible."""
+    gen = torch.Generator().manual_seed(seed)
+    classes = torch.unique(y)
+    per_class = [(y == c).nonzero().flatten() for c in classes]
+    per_class = [ix[torch.randperm(len(ix), generator=gen)] for ix in per_class]
+    longest = max(len(ix) for ix in per_class)
+    order = [ix[i].item() for i in range(longest) for ix in per_class if i < len(ix)]
+    return torch.tensor(order)
+
+
 # ----------------------------------------------------------------------------- models of similar size
 
 
 def count_vit_config(fast: bool = False) -> ViTConfig:
-    """The ViT of the counting task: 32×32 images, 8×8 patches (16 tokens + [CLS]), width 64, 4 layers, 4 heads.
-
-    (With 4×4 patches, 64 tokens, the same ViT learns to count several times slower per step and per second:
-    an object then covers up to 9 patches that have to be grouped before they can be counted.)"""
+    """The ViT of the counting task: 32×32 images, 8×8 patches (16 tokens + [CLS]), width 64, 4 layers, 4 heads
+    (the architecture of the registered ``vit_count``); a thinner 2-layer one in fast mode."""
     if fast:
         return ViTConfig(image_size=32, patch_size=8, num_classes=NUM_COUNT_CLASSES, dim=32, depth=2, heads=2,
                          mlp_ratio=2.0)
@@ -156,31 +108,18 @@ def digits_vit_config(fast: bool = False) -> ViTConfig:
 
 def cnn_width_like(n_params: int, in_channels: int = 3, num_classes: int = 10) -> int:
     """The SmallCNN width whose parameter count is closest to ``n_params``."""
-    def size(w: int) -> int:
-        return sum(p.numel() for p in SmallCNN(in_channels, num_classes, w).parameters())
-
-    return min(range(4, 65), key=lambda w: abs(size(w) - n_params))
+    return min(range(4, 65), key=lambda w: abs(count_parameters(SmallCNN(in_channels, num_classes, w)) - n_params))
 
 
-def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+def seeded(make: Callable[[], nn.Module], seed: int) -> nn.Module:
+    """``make()`` with its random initial weights drawn under torch seed ``seed``; the global random state is left
+    as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return make()
 
 
 # ----------------------------------------------------------------------------- training and evaluation
-
-
-@torch.no_grad()
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> float:
-    """Top-1 accuracy of ``model`` on (x, y), evaluated in eval mode on the model's device."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    correct = 0
-    for i in range(0, len(x), batch_size):
-        logits = model(x[i:i + batch_size].to(device))
-        correct += (logits.argmax(-1).cpu() == y[i:i + batch_size]).sum().item()
-    model.train(was_training)
-    return correct / len(x)
 
 
 def classification_loss(model: nn.Module, batch) -> tuple[torch.Tensor, dict]:
@@ -191,18 +130,28 @@ def classification_loss(model: nn.Module, batch) -> tuple[torch.Tensor, dict]:
     return loss, {"acc": (logits.argmax(-1) == y).float().mean().item()}
 
 
-def train_classifier(model: nn.Module, data, x_test: torch.Tensor, y_test: torch.Tensor, *, steps: int,
+def train_classifier(model: nn.Module, data, x_eval: torch.Tensor, y_eval: torch.Tensor, *, steps: int,
                      lr: float = 1e-3, weight_decay: float = 0.05, warmup: int | None = None,
-                     eval_every: int | None = None, desc: str = "train",
-                     plot: bool = False, progress: bool = True):
-    """``train.fit`` with AdamW, linear warmup (5 % of the steps by default) and cosine decay; evaluates the
-    test accuracy ("test_acc") along the way. Returns the ``History``."""
-    from ..train import fit
-
+                     eval_every: int | None = None, extra_eval: dict[str, Callable[[nn.Module], float]] | None = None,
+                     desc: str = "train", plot: bool = False, progress: bool = True) -> History:
+    """``train.fit`` with AdamW, linear warmup (5 % of the steps by default) and cosine decay; records the accuracy
+    on (x_eval, y_eval) as "test_acc" every ``eval_every`` steps and at the end, with ``{name: fn(model)}`` of
+    ``extra_eval`` beside it. Returns the ``History``."""
     warmup = max(1, steps // 20) if warmup is None else warmup
+
+    def eval_fn(m: nn.Module) -> dict[str, float]:
+        return {"test_acc": metrics.accuracy(predict(m, x_eval), y_eval),
+                **{name: fn(m) for name, fn in (extra_eval or {}).items()}}
+
     return fit(model, data, classification_loss, steps=steps, lr=lr, weight_decay=weight_decay, warmup=warmup,
-               eval_fn=lambda m: {"test_acc": accuracy(m, x_test, y_test)}, eval_every=eval_every,
-               desc=desc, plot=plot, progress=progress)
+               eval_fn=eval_fn, eval_every=eval_every, desc=desc, plot=plot, progress=progress)
+
+
+def curve_over_seeds(histories: Sequence[History], name: str = "test_acc"):
+    """Steps and the per-step mean, min and max of a metric over the histories of several seeds (same schedule)."""
+    steps = histories[0].metric(name)[0]
+    values = np.array([h.metric(name)[1] for h in histories])  # (seeds, evaluations)
+    return steps, values.mean(0), values.min(0), values.max(0)
 
 
 # ----------------------------------------------------------------------------- data efficiency
@@ -212,58 +161,59 @@ def train_classifier(model: nn.Module, data, x_test: torch.Tensor, y_test: torch
 class EfficiencyRow:
     model: str
     n_train: int
+    seed: int
     test_acc: float
-    seconds: float
 
 
 def data_efficiency(
     models: dict[str, Callable[[], nn.Module]],
-    x_train: torch.Tensor,
-    y_train: torch.Tensor,
-    x_test: torch.Tensor,
-    y_test: torch.Tensor,
+    train_set: tuple[torch.Tensor, torch.Tensor],
+    test_set: tuple[torch.Tensor, torch.Tensor],
     sizes: Sequence[int],
+    seeds: Sequence[int],
     *,
-    steps: int = 300,
+    steps: int = 200,
     batch_size: int = 64,
-    lr: float | dict[str, float] = 1e-3,
+    lr: float = 2e-3,
     augment: Callable | None = None,
-    seed: int = 0,
     progress: bool = True,
 ) -> list[EfficiencyRow]:
-    """Train each model from scratch on the first ``n`` training examples (a class-balanced prefix) for every
-    ``n`` in ``sizes``, with the same number of steps, and measure test accuracy.
+    """For every size ``n``, seed and model: train the model from scratch on a class-balanced subset of ``n``
+    training examples for ``steps`` steps and measure its test accuracy.
 
-    ``models`` maps a name to a function that builds a fresh model. The same steps for every size keep the
-    compute fixed, so only the amount of data changes."""
+    The seed draws the initial weights, which ``n`` examples are taken (``balanced_order``) and the minibatches.
+    The same number of steps for every size keeps the compute fixed, so only the amount of data changes."""
     from tqdm.auto import tqdm
 
+    (x_train, y_train), (x_test, y_test) = train_set, test_set
     if any(n < 1 or n > len(x_train) for n in sizes):
         raise ValueError(f"sizes {list(sizes)} must lie in 1..{len(x_train)} (the training set)")
-    order = balanced_order(y_train, seed)
     rows = []
-    jobs = [(n, name) for n in sizes for name in models]
-    for n, name in tqdm(jobs, desc="data efficiency", disable=not progress, leave=False):
-        torch.manual_seed(seed)
-        model = models[name]()
-        idx = order[:n]
-        start = time.perf_counter()
+    jobs = [(n, seed, name) for n in sizes for seed in seeds for name in models]
+    for n, seed, name in tqdm(jobs, desc="data efficiency", disable=not progress, leave=False):
+        idx = balanced_order(y_train, seed)[:n]
+        model = seeded(models[name], seed)
         data = tensor_stream(x_train[idx], y_train[idx], batch_size, seed=seed, augment=augment)
-        train_classifier(model, data, x_test, y_test, steps=steps, lr=lr[name] if isinstance(lr, dict) else lr,
-                         eval_every=steps, plot=False, progress=False)
-        rows.append(EfficiencyRow(name, n, accuracy(model, x_test, y_test), time.perf_counter() - start))
+        train_classifier(model, data, x_test, y_test, steps=steps, lr=lr, eval_every=steps, progress=False)
+        rows.append(EfficiencyRow(name, n, seed, metrics.accuracy(predict(model, x_test), y_test)))
     return rows
 
 
-def balanced_order(y: torch.Tensor, seed: int = 0) -> torch.Tensor:
-    """A permutation of the indices of ``y`` whose every prefix is as class-balanced as possible."""
-    gen = torch.Generator().manual_seed(seed)
-    classes = torch.unique(y)
-    per_class = [(y == c).nonzero().flatten() for c in classes]
-    per_class = [ix[torch.randperm(len(ix), generator=gen)] for ix in per_class]
-    longest = max(len(ix) for ix in per_class)
-    order = [ix[i].item() for i in range(longest) for ix in per_class if i < len(ix)]
-    return torch.tensor(order)
+def efficiency_table(rows: Sequence[EfficiencyRow]) -> dict[str, dict[int, Spread]]:
+    """{model: {n_train: Spread of the test accuracy over the seeds}} from ``data_efficiency`` rows."""
+    values: dict[str, dict[int, list[float]]] = {}
+    for r in rows:
+        values.setdefault(r.model, {}).setdefault(r.n_train, []).append(r.test_acc)
+    return {m: {n: Spread(v) for n, v in sorted(by_n.items())} for m, by_n in values.items()}
+
+
+def gaps_by_seed(rows: Sequence[EfficiencyRow], better: str, worse: str, n_train: int) -> list[float]:
+    """Accuracy of ``better`` minus ``worse`` at ``n_train``, one gap per seed (both trained with that seed)."""
+    acc = {(r.model, r.seed): r.test_acc for r in rows if r.n_train == n_train}
+    seeds = sorted({s for m, s in acc if m == better} & {s for m, s in acc if m == worse})
+    if not seeds:
+        raise ValueError(f"no seed has both {better!r} and {worse!r} at n_train={n_train}")
+    return [acc[(better, s)] - acc[(worse, s)] for s in seeds]
 
 
 # ----------------------------------------------------------------------------- cost of attention
@@ -288,37 +238,18 @@ def vit_flops(image_size: int, patch_size: int, dim: int, depth: int, mlp_ratio:
             "total": embed + proj + attn + mlp}
 
 
-def make_vit(config: ViTConfig) -> VisionTransformer:
-    return VisionTransformer(config)
-
-
-def efficiency_table(rows: list[EfficiencyRow]) -> dict[str, dict[int, float]]:
-    """{model: {n_train: test_acc}} from ``data_efficiency`` rows."""
-    table: dict[str, dict[int, float]] = {}
-    for r in rows:
-        table.setdefault(r.model, {})[r.n_train] = r.test_acc
-    return table
-
-
-def cosine_similarity_grid(pos_embed: torch.Tensor) -> torch.Tensor:
-    """Cosine similarity of each patch position's embedding with every other one, as maps:
-    pos_embed (N, d) or (1, N[+1], d) of a square grid g×g -> (g, g, g, g), entry [i, j] is the map of position (i, j).
-
-    A leading class-token row (N + 1 rows, N + 1 not a square) is dropped."""
-    pe = pos_embed.detach().float()
-    pe = pe[0] if pe.dim() == 3 else pe
-    n = pe.size(0)
-    if math.isqrt(n) ** 2 != n:
-        if math.isqrt(n - 1) ** 2 == n - 1:
-            pe = pe[1:]
-        else:
-            raise ValueError(f"{n} position embeddings are neither a square grid nor a grid plus a class token")
-    g = math.isqrt(pe.size(0))
-    pe = F.normalize(pe, dim=-1)
-    return (pe @ pe.T).view(g, g, g, g)  # (g, g, g, g)
-
-
 # ----------------------------------------------------------------------------- reading a trained model
+
+
+def similarity_by_distance(sim: torch.Tensor) -> dict[int, float]:
+    """Mean cosine similarity of two different positions' embeddings by their grid distance |Δrow| + |Δcol|;
+    ``sim`` (g, g, g, g) holds at [i, j] the map of position (i, j)'s similarity to every position."""
+    g = sim.size(0)
+    idx = torch.arange(g)
+    drow = (idx[:, None, None, None] - idx[None, None, :, None]).abs()  # (g, 1, g, 1)
+    dcol = (idx[None, :, None, None] - idx[None, None, None, :]).abs()  # (1, g, 1, g)
+    dist = (drow + dcol).expand(g, g, g, g)
+    return {int(d): sim[dist == d].mean().item() for d in torch.unique(dist) if d > 0}
 
 
 def object_patches(images: torch.Tensor, patch_size: int) -> torch.Tensor:
@@ -336,21 +267,9 @@ def mass_on(maps: torch.Tensor, mask: torch.Tensor) -> float:
     return (maps * mask.flatten(1).float()).sum(-1).mean().item()
 
 
-def similarity_by_distance(sim: torch.Tensor) -> dict[int, float]:
-    """Mean cosine similarity of two different positions' embeddings by their grid distance |Δrow| + |Δcol|;
-    sim (g, g, g, g) from ``cosine_similarity_grid``."""
-    g = sim.size(0)
-    idx = torch.arange(g)
-    drow = (idx[:, None, None, None] - idx[None, None, :, None]).abs()  # (g, 1, g, 1)
-    dcol = (idx[None, :, None, None] - idx[None, None, None, :]).abs()  # (1, g, 1, g)
-    dist = (drow + dcol).expand(g, g, g, g)
-    return {int(d): sim[dist == d].mean().item() for d in torch.unique(dist) if d > 0}
-
-
 __all__ = [
-    "COUNT_RANGE", "NUM_COUNT_CLASSES", "EfficiencyRow", "accuracy", "balanced_order", "classification_loss",
-    "cnn_width_like", "cosine_similarity_grid", "count_dataset", "count_params", "count_scenes", "count_stream",
-    "count_test_set", "count_vit_config", "data_efficiency", "digits_vit_config", "dihedral", "efficiency_table",
-    "load_digits_split", "make_vit", "mass_on", "object_patches", "random_shift", "similarity_by_distance",
-    "tensor_stream", "train_classifier", "vit_flops",
+    "EfficiencyRow", "balanced_order", "classification_loss", "cnn_width_like",
+    "count_vit_config", "curve_over_seeds", "data_efficiency", "digits_vit_config", "efficiency_table",
+    "gaps_by_seed", "load_digits_split", "mass_on", "object_patches", "random_shift", "seeded",
+    "similarity_by_distance", "tensor_stream", "train_classifier", "vit_flops",
 ]

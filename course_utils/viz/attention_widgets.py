@@ -1,7 +1,9 @@
 """Attention maps of a ViT over its image: per layer and head, attention rollout, position-embedding similarity.
 
 Every function draws a static matplotlib figure; ``attention_explorer`` wraps them in controls through
-``interactive_plot`` (a static figure first, then the live widget).
+``interactive_plot`` (a static figure first, then the live widget). Figures, titles and controls number layers and
+heads from 1, as the course does everywhere; the tensors underneath are indexed from 0 as usual in Python
+(``cls_attention(attns, layer=0)`` is layer 1).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from .plots import attention_overlay, to_hwc
+from .style import MAX_WIDTH
 
 
 def _grid(n_patches: int) -> int:
@@ -24,10 +27,12 @@ def _grid(n_patches: int) -> int:
 def cls_attention(attns: torch.Tensor, layer: int, head: int | str = "mean") -> torch.Tensor:
     """The class token's attention to the patches, (B, g, g), from attention weights (L, B, h, T, T).
 
-    ``head`` is an index or "mean" / "max" over the heads."""
+    ``layer`` and an int ``head`` are Python indices (0 = layer 1 / head 1); ``head`` may be "mean" / "max" over
+    the heads."""
     L, _, h = attns.shape[:3]
     if not 0 <= layer < L:
-        raise ValueError(f"layer {layer} does not exist; the model has layers 0..{L - 1}")
+        raise ValueError(f"layer index {layer} does not exist; the model has layer indices 0..{L - 1} "
+                         f"(layers 1..{L})")
     a = attns[layer, :, :, 0, 1:]  # (B, h, N): row of the class token, columns of the patches
     if head == "mean":
         a = a.mean(1)
@@ -36,7 +41,7 @@ def cls_attention(attns: torch.Tensor, layer: int, head: int | str = "mean") -> 
     elif isinstance(head, int) and 0 <= head < h:
         a = a[:, head]
     else:
-        raise ValueError(f"head must be 0..{h - 1}, 'mean' or 'max', got {head!r}")
+        raise ValueError(f"head index must be 0..{h - 1} (heads 1..{h}), 'mean' or 'max', got {head!r}")
     g = _grid(a.size(-1))
     return a.reshape(-1, g, g)  # (B, g, g)
 
@@ -51,16 +56,15 @@ def rollout_maps(rollout: torch.Tensor) -> torch.Tensor:
 def plot_layer_head_grid(image: torch.Tensor, attns_one: torch.Tensor, title: str = ""):
     """All layers (rows) × heads (columns) of the class token's attention over one image; attns_one (L, h, T, T)."""
     L, h = attns_one.shape[:2]
+    g = _grid(attns_one.size(-1) - 1)
     fig, axes = plt.subplots(L, h + 1, figsize=(1.35 * (h + 1), 1.4 * L), squeeze=False)
     for layer in range(L):
         axes[layer, 0].imshow(to_hwc(image), interpolation="nearest")
-        axes[layer, 0].set_title(f"layer {layer}", fontsize=10)
+        axes[layer, 0].set_title(f"layer {layer + 1}", fontsize=10)
         axes[layer, 0].axis("off")
-        maps = cls_attention(attns_one[:, None], layer, "mean")  # only for the grid size check
-        g = maps.size(-1)
         for head in range(h):
             a = attns_one[layer, head, 0, 1:].reshape(g, g)
-            attention_overlay(image, a, ax=axes[layer, head + 1], title=f"head {head}" if layer == 0 else "")
+            attention_overlay(image, a, ax=axes[layer, head + 1], title=f"head {head + 1}" if layer == 0 else "")
     if title:
         fig.suptitle(title, fontsize=10)
     plt.tight_layout()
@@ -72,7 +76,8 @@ def plot_rollout_row(images: torch.Tensor, rollout: torch.Tensor, attns: torch.T
     """Images (B, C, H, W), the last layer's mean class-token attention (if ``attns`` given), and the rollout."""
     B = len(images)
     rows = 3 if attns is not None else 2
-    fig, axes = plt.subplots(rows, B, figsize=(1.5 * B, 1.5 * rows), squeeze=False)
+    side = min(1.5, MAX_WIDTH / B)  # inches per image: the whole row stays within the width of a notebook cell
+    fig, axes = plt.subplots(rows, B, figsize=(side * B, 1.5 * rows), squeeze=False)
     roll = rollout_maps(rollout)
     last = cls_attention(attns, attns.size(0) - 1, "mean") if attns is not None else None
     for i in range(B):
@@ -88,7 +93,7 @@ def plot_rollout_row(images: torch.Tensor, rollout: torch.Tensor, attns: torch.T
 
 def plot_pos_embed_similarity(sim: torch.Tensor, title: str = "position embedding similarity"):
     """Fig. 7 (center) of the ViT paper: for each patch position (i, j), a small map of the cosine similarity of
-    its embedding with every other position; sim (g, g, g, g) from ``cosine_similarity_grid``."""
+    its embedding with every other position; sim (g, g, g, g), sim[i, j] the map of position (i, j)."""
     g = sim.size(0)
     cell = max(0.6, 4.0 / g)  # inches per small map: small grids get bigger maps
     fig, axes = plt.subplots(g, g, figsize=(cell * g + 1.2, cell * g), squeeze=False)
@@ -148,10 +153,11 @@ def mean_attention_distance(attns: torch.Tensor, patch_size: int = 1) -> torch.T
     return (a * dist).sum(-1).mean(dim=(1, 3))  # (L, h)
 
 
-def attention_explorer(model, images: torch.Tensor, titles: Sequence[str] | None = None, *, image: int = 0,
+def attention_explorer(model, images: torch.Tensor, titles: Sequence[str] | None = None, *, image: int = 1,
                        layer: int | None = None, head: int | str = "mean"):
-    """A widget: choose an image, a layer and a head (or the mean over heads, or the rollout over all layers),
-    and see where the class token looks. Leaves a static figure for the chosen defaults."""
+    """A widget: choose an image, a layer and a head (or the mean / max over heads) and see where the class token
+    looks, beside the rollout over all layers. ``image``, ``layer`` and ``head`` count from 1 (default layer: the
+    last). It replays the model's attention (no training); a static figure is left for the chosen defaults."""
     import ipywidgets as widgets
 
     from ..nn.vit import attention_rollout
@@ -161,24 +167,24 @@ def attention_explorer(model, images: torch.Tensor, titles: Sequence[str] | None
     attns = model.attention_maps(images.to(device)).float().cpu()  # (L, B, h, T, T)
     rollout = attention_rollout(attns)  # (B, T, T)
     L, B, h = attns.shape[:3]
-    layer = L - 1 if layer is None else layer
+    layer = L if layer is None else layer
 
     def draw(image: int, layer: int, head):
-        fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.6))
-        axes[0].imshow(to_hwc(images[image]), interpolation="nearest")
-        axes[0].set_title(titles[image] if titles else f"image {image}", fontsize=10)
+        i = image - 1
+        fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.9))
+        axes[0].imshow(to_hwc(images[i]), interpolation="nearest")
+        axes[0].set_title(titles[i] if titles else f"image {image}", fontsize=10)
         axes[0].axis("off")
-        a = cls_attention(attns[:, image:image + 1], layer, head)[0]
-        attention_overlay(images[image], a, ax=axes[1], title=f"[CLS] attention, layer {layer}, head {head}")
-        attention_overlay(images[image], rollout_maps(rollout[image:image + 1])[0], ax=axes[2],
-                          title="rollout (all layers)")
+        a = cls_attention(attns[:, i:i + 1], layer - 1, head if isinstance(head, str) else head - 1)[0]
+        attention_overlay(images[i], a, ax=axes[1], title=f"[CLS] attention\nlayer {layer}, head {head}")
+        attention_overlay(images[i], rollout_maps(rollout[i:i + 1])[0], ax=axes[2], title="rollout\n(all layers)")
         plt.tight_layout()
 
     return interactive_plot(
         draw,
-        image=widgets.IntSlider(value=image, min=0, max=B - 1, description="image"),
-        layer=widgets.IntSlider(value=layer, min=0, max=L - 1, description="layer"),
-        head=widgets.Dropdown(options=["mean", "max", *range(h)], value=head, description="head"),
+        image=widgets.IntSlider(value=image, min=1, max=B, description="image"),
+        layer=widgets.IntSlider(value=layer, min=1, max=L, description="layer"),
+        head=widgets.Dropdown(options=["mean", "max", *range(1, h + 1)], value=head, description="head"),
     )
 
 
