@@ -90,24 +90,26 @@ def train(args, rank: int, world_size: int, device: torch.device) -> None:
     import numpy as np
 
     from course_utils import pretrained
-    from course_utils.recipes import clip_world as cw
+    from course_utils.data import clip_batches as B
+    from course_utils.recipes import clip_world as R
+    from course_utils.train import lr_factor, make_optimizer
 
     if args.global_batch % world_size:
         raise ValueError(f"global batch {args.global_batch} is not divisible by {world_size} processes")
-    remedies = cw.parse_remedy(args.remedy)
+    remedies = B.parse_remedy(args.remedy)
     n = args.global_batch // world_size
-    torch.manual_seed(args.seed)  # the same initial weights on every rank (DDP also broadcasts rank 0's)
-    model = cw.build().to(device)
+    model = R.build(seed=args.seed).to(device)  # the same initial weights on every rank (DDP broadcasts rank 0's)
     ddp = DDP(model, device_ids=[device.index] if device.type == "cuda" else None) if world_size > 1 else model
-    opt = cw.make_optimizer(model, lr=args.lr)
+    opt = make_optimizer(model, args.lr, R.WEIGHT_DECAY, R.BETAS)
     rng = np.random.default_rng([args.seed, rank])  # each rank draws different scenes
     start = time.perf_counter()
     for step in range(args.steps):
-        cw.set_lr(opt, step, args.steps, args.lr)
-        batch = cw.make_batch(rng, n, remedies)
+        for group in opt.param_groups:
+            group["lr"] = args.lr * lr_factor(step, args.steps, warmup=max(1, args.steps // 20))
+        batch = B.make_batch(rng, n, remedies)
         tokens = batch["tokens"]
         if "hard_negatives" in remedies:
-            tokens = cw.pad_cat(tokens, batch["neg_tokens"])  # captions and their hard negatives in one pass
+            tokens = B.pad_cat(tokens, batch["neg_tokens"])  # captions and their hard negatives in one pass
         z_img, z_all, scale = ddp(batch["images"].to(device), tokens.to(device))  # (n, d), (n or 2n, d), ()
         gather = lambda x: gather_rows(x, rank, world_size, args.gather_with_grad)
         all_img, all_txt = gather(z_img), gather(z_all[:n])  # (W·n, d)
@@ -115,7 +117,7 @@ def train(args, rank: int, world_size: int, device: torch.device) -> None:
         same = None
         if "multi_positive" in remedies:  # caption j is true of image i, over the global batch
             same = global_truth(batch, world_size).to(device)  # (W·n, W·n)
-        loss = cw.loss_from_features(all_img, all_txt, scale, same, all_neg)
+        loss = R.loss_from_features(all_img, all_txt, scale, same, all_neg)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -126,8 +128,8 @@ def train(args, rank: int, world_size: int, device: torch.device) -> None:
                   f"{time.perf_counter() - start:6.1f}s", flush=True)
     if rank == 0:
         model.eval()
-        metrics = {"seen_acc": cw.evaluate_zero_shot(model, held_out=False),
-                   "held_out_acc": cw.evaluate_zero_shot(model, held_out=True)}
+        metrics = {"seen_acc": R.evaluate_zero_shot(model, False, seed=args.seed),
+                   "held_out_acc": R.evaluate_zero_shot(model, True, seed=args.seed)}
         print(f"zero-shot top-1: seen {metrics['seen_acc']:.3f}, held-out {metrics['held_out_acc']:.3f}")
         if args.out:
             out = Path(args.out)
@@ -137,18 +139,18 @@ def train(args, rank: int, world_size: int, device: torch.device) -> None:
 
 def global_truth(batch: dict, world_size: int) -> torch.Tensor:
     """``caption_truth`` over the global batch: every rank's scenes and captions, gathered in rank order."""
-    from course_utils.recipes import clip_world as cw
+    from course_utils.data.clip_batches import caption_truth
 
     keys = ("scenes", "captions", "cap_kind", "img_keys", "cap_keys", "gray")
     local = [batch[k] for k in keys]
     if world_size == 1:
-        return cw.caption_truth(*local) | torch.eye(len(local[1]), dtype=torch.bool)
+        return caption_truth(*local) | torch.eye(len(local[1]), dtype=torch.bool)
     parts = [None] * world_size
     torch.distributed.all_gather_object(parts, local)  # small Python objects: scenes and caption strings
     scenes = [s for p in parts for s in p[0]]
     captions = [c for p in parts for c in p[1]]
     tensors = [torch.cat([p[i] for p in parts]) for i in range(2, len(keys))]
-    return cw.caption_truth(scenes, captions, *tensors) | torch.eye(len(captions), dtype=torch.bool)
+    return caption_truth(scenes, captions, *tensors) | torch.eye(len(captions), dtype=torch.bool)
 
 
 def main(argv=None) -> None:

@@ -94,7 +94,7 @@ def test_local_loss_of_each_rank_scores_its_own_rows_against_the_global_batch(tw
 def test_global_truth_on_one_process_is_the_batch_truth():
     import numpy as np
 
-    from course_utils.recipes import clip_world as cw
+    from course_utils.data.clip_batches import make_batch
 
-    batch = cw.make_batch(np.random.default_rng(2), 48, "all")
+    batch = make_batch(np.random.default_rng(2), 48, "all")
     assert torch.equal(train_clip_ddp.global_truth(batch, 1), batch["truth"])
