@@ -73,9 +73,12 @@ class History:
         """Loss curve (raw, and its EMA) beside every evaluated metric."""
         import matplotlib.pyplot as plt
 
+        from .viz.style import MAX_WIDTH
+
         names = sorted(self.metric_names())
         if axes is None:
-            fig, axes = plt.subplots(1, 1 + bool(names), figsize=(5.5 * (1 + bool(names)), 3.6), squeeze=False)
+            width = min(MAX_WIDTH, 5.0 * (1 + bool(names)))
+            fig, axes = plt.subplots(1, 1 + bool(names), figsize=(width, 3.6), squeeze=False)
             axes = axes[0]
         ax = axes[0]
         ax.plot(self.step, self.loss, alpha=0.3, color="C0", label="loss per step")

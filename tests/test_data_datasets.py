@@ -106,3 +106,14 @@ def test_rgbd_dataset_items():
         s = ds.scenes[i]
         front = max(s.objects, key=lambda o: o.depth)
         assert int(ds[i]["count"]) == len(s.objects) and SHAPES[int(ds[i]["front_shape"])] == front.shape
+
+
+def test_the_seed_defaults_to_the_notebooks_seed():
+    from course_utils import settings
+    before = settings.SEED
+    try:
+        settings.seed_everything(7)
+        assert RGBDDataset(5).seed == 7
+        assert torch.equal(RGBDDataset(5).rgb, RGBDDataset(5, seed=7).rgb)
+    finally:
+        settings.seed_everything(before)

@@ -234,6 +234,23 @@ def test_new_model_draws_its_weights_from_the_seed(tok):
     assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
 
 
+def test_new_model_matches_manual_seed_and_leaves_the_global_rng(tok):
+    torch.manual_seed(5)
+    by_hand = fusion_basic.ConcatFusion(tok.vocab_size)            # what the notebook's cells do
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    ours = comp.new_model(fusion_basic.ConcatFusion, tok.vocab_size, 5)
+    assert torch.equal(torch.get_rng_state(), before)
+    assert all(torch.equal(p, q) for p, q in zip(by_hand.parameters(), ours.parameters()))
+
+
+def test_fused_by_steps_trains_one_model_per_length(tok):
+    acc = comp.fused_by_steps(0, replace(TINY, n_train=64, n_test=32, batch_size=16), tok, (2, 4))
+    assert list(acc) == ["2", "4"] and all(0.0 <= a <= 1.0 for a in acc.values())
+    again = comp.fused_by_steps(0, replace(TINY, n_train=64, n_test=32, batch_size=16), tok, (4,))
+    assert again["4"] == acc["4"]                                  # each length is its own run, from the seed
+
+
 def test_corrupt_and_robustness_curves(sample, tok):
     image, tokens = comp.corrupt(sample, "text", 1.0, 10, seed=0)
     assert image.shape[0] == tokens.shape[0] == 10 and (tokens[tokens >= N_SPECIAL] == tok.unk_id).all()

@@ -2,6 +2,7 @@
 
 Datasets with the same n, seed, split and scene options hold the same scenes, so e.g.
 CaptionDataset(lang="en") and CaptionDataset(lang="zh") are parallel (same images, same templates).
+The seed defaults to ``settings.SEED``, the one the notebook gave ``seed_everything``.
 Every item is a dict; besides the keys listed per class, all items have
   "pairs": LongTensor (MAX_OBJECTS,), index in PAIRS of each object's (color, shape), -1 padding,
   "n_objects": LongTensor ().
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .. import settings
 from .audio import sonify, sonify_batch, spectrogram
 from .language import CAPTION_TEMPLATES, caption, check_lang
 from .qa import FAMILIES, answer_index, questions, sort_of_clevr_vector
@@ -36,9 +38,10 @@ def pair_ids(scene: Scene) -> torch.Tensor:
 class WorldDataset(Dataset):
     """Base: n scenes of a split, rendered at construction (self.rgb, self.depth, self.mask)."""
 
-    def __init__(self, n: int = 1000, seed: int = 0, split: str = "train", *, image_size: int = 32,
+    def __init__(self, n: int = 1000, seed: Optional[int] = None, split: str = "train", *, image_size: int = 32,
                  n_objects=(1, 4), noise: float = 0.0, clutter: float = 0.0, scenes: Optional[Sequence[Scene]] = None,
                  **scene_kwargs):
+        seed = settings.SEED if seed is None else seed          # default: the notebook's seed
         check_split(split)
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n {n!r} must be an int >= 1")
@@ -67,9 +70,10 @@ class CaptionDataset(WorldDataset):
 
     template: one of CAPTION_TEMPLATES, or None for a random template per image."""
 
-    def __init__(self, n: int = 1000, seed: int = 0, split: str = "train", *, lang: str = "en",
+    def __init__(self, n: int = 1000, seed: Optional[int] = None, split: str = "train", *, lang: str = "en",
                  template: Optional[str] = None, tokenizer: Optional[Tokenizer] = None, max_len: Optional[int] = None,
                  **kwargs):
+        seed = settings.SEED if seed is None else seed          # default: the notebook's seed
         check_lang(lang)
         if template is not None and template not in CAPTION_TEMPLATES:
             raise ValueError(f"unknown caption template {template!r}; allowed: {', '.join(CAPTION_TEMPLATES)}")
@@ -94,9 +98,11 @@ class VQADataset(WorldDataset):
     (Sort-of-CLEVR mode only: the paper's question encoding), plus "pairs", "n_objects".
     mode="sort_of_clevr" uses sort_of_clevr_scene images; its splits are train/test (no held-out pairs)."""
 
-    def __init__(self, n: int = 1000, seed: int = 0, split: str = "train", *, lang: str = "en", mode: str = "world",
+    def __init__(self, n: int = 1000, seed: Optional[int] = None, split: str = "train", *,
+                 lang: str = "en", mode: str = "world",
                  questions_per_image: int = 1, families: Optional[Sequence[str]] = None,
                  tokenizer: Optional[Tokenizer] = None, max_len: Optional[int] = None, **kwargs):
+        seed = settings.SEED if seed is None else seed          # default: the notebook's seed
         check_lang(lang)
         families = tuple(families or FAMILIES)
         for f in families:
@@ -156,8 +162,10 @@ class AudioVisualDataset(WorldDataset):
     "audio_index" long (the scene the sound comes from), plus "pairs", "n_objects".
     Sounds and spectrograms are computed at construction (about 50 KB per item)."""
 
-    def __init__(self, n: int = 1000, seed: int = 0, split: str = "train", *, sr: int = 8000, duration: float = 0.5,
+    def __init__(self, n: int = 1000, seed: Optional[int] = None, split: str = "train", *,
+                 sr: int = 8000, duration: float = 0.5,
                  p_mismatch: float = 0.0, audio_noise: float = 0.0, spectrograms: bool = True, **kwargs):
+        seed = settings.SEED if seed is None else seed          # default: the notebook's seed
         if not 0.0 <= p_mismatch <= 1.0:
             raise ValueError(f"p_mismatch {p_mismatch!r} must be in [0, 1]")
         if audio_noise < 0:
@@ -190,7 +198,9 @@ class RGBDDataset(WorldDataset):
     (index in SHAPES / COLORS of the object drawn last), plus "pairs", "n_objects".
     depth_noise adds Gaussian noise to the depth map (a second, independently corrupted modality)."""
 
-    def __init__(self, n: int = 1000, seed: int = 0, split: str = "train", *, depth_noise: float = 0.0, **kwargs):
+    def __init__(self, n: int = 1000, seed: Optional[int] = None, split: str = "train", *,
+                 depth_noise: float = 0.0, **kwargs):
+        seed = settings.SEED if seed is None else seed          # default: the notebook's seed
         super().__init__(n, seed, split, **kwargs)
         if depth_noise > 0:
             g = torch.Generator().manual_seed(int(split_rng(seed, split, 5).integers(2**31)))

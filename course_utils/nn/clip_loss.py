@@ -24,7 +24,8 @@ def clip_logits(z_img: torch.Tensor, z_txt: torch.Tensor, logit_scale: torch.Ten
 
 
 def clip_loss(z_img: torch.Tensor, z_txt: torch.Tensor, logit_scale: torch.Tensor | float) -> torch.Tensor:
-    """Symmetric InfoNCE, eq. (24.4.1): mean of the image->text and text->image cross-entropies, targets i = i."""
+    """Symmetric InfoNCE, eq. (24.4.3) of notebook 24.4: mean of the image->text and text->image cross-entropies,
+    targets i = i."""
     _check_pairs(z_img, z_txt)
     logits = clip_logits(z_img, z_txt, logit_scale)  # (N, N)
     target = torch.arange(len(logits), device=logits.device)  # pair i is the positive of row i

@@ -340,9 +340,11 @@ FUSION_LEVELS = {"early (pixels)": fusion_basic.EarlyFusion,
 
 
 def new_model(factory, vocab_size: int, seed: int):
-    """``factory(vocab_size)`` with its weights drawn from ``seed``."""
-    torch.manual_seed(seed)
-    return factory(vocab_size)
+    """``factory(vocab_size)`` with its weights drawn from ``seed`` (as ``torch.manual_seed(seed); factory(V)``
+    would draw them), leaving the global random state as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return factory(vocab_size)
 
 
 def decision_accuracy(models: dict, train: ComplementaryData, test: ComplementaryData) -> float:
@@ -387,7 +389,23 @@ def run_seed(seed: int, cfg: RunConfig, tokenizer: Tokenizer, progress: bool = F
     return out
 
 
+def fused_by_steps(seed: int, cfg: RunConfig, tokenizer: Tokenizer, steps: tuple[int, ...],
+                   progress: bool = False) -> dict[str, float]:
+    """Test accuracy of the fused model of section 4 trained for each number of ``steps`` (each a fresh run with
+    its own cosine schedule, same data, weights and batches as ``run_seed``): {str(steps): accuracy}."""
+    task, V = ComplementaryTask(), tokenizer.vocab_size
+    train, test = make_data(task, cfg, seed, tokenizer)
+    out = {}
+    for n in steps:
+        model = new_model(fusion_basic.ConcatFusion, V, seed)
+        train_model(model, batches(train.tensors(), cfg.batch_size, seed), test, cfg, steps=n,
+                    desc=f"fused, {n} steps", progress=progress)
+        out[str(n)] = evaluate(model, test)["acc"]
+    return out
+
+
 RECORD = settings.DATA_DIR / "bench" / "complementary_seeds.json"
+CONVERGENCE = settings.DATA_DIR / "bench" / "complementary_convergence.json"
 
 
 def recorded(path: Path | str = RECORD) -> dict:

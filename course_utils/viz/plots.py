@@ -11,6 +11,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from ..data.scene import COLORS
+from .style import world_color
+
 
 def to_hwc(image) -> np.ndarray:
     """(C,H,W) or (H,W) tensor / array -> (H,W,C) or (H,W) numpy for imshow, clipped to [0, 1] for RGB."""
@@ -96,7 +99,9 @@ def similarity_matrix(sim, xlabels=None, ylabels=None, ax=None, title: str = "si
 
 
 def embedding_plot(points, labels=None, markers=None, pairs=None, ax=None, title: str = "", legend: bool = True):
-    """2-D scatter of projected embeddings, colored by label, marker per group, optional lines joining pairs."""
+    """2-D scatter of projected embeddings, colored by label, marker per group, optional lines joining pairs.
+
+    Labels that are world colors ('red', 'yellow', ...) are drawn in that color (``style.world_color``)."""
     p = points.detach().cpu().numpy() if torch.is_tensor(points) else np.asarray(points)
     ax = ax or plt.gca()
     labels = np.asarray(labels) if labels is not None else np.zeros(len(p), dtype=int)
@@ -109,7 +114,8 @@ def embedding_plot(points, labels=None, markers=None, pairs=None, ax=None, title
         for m in dict.fromkeys(markers.tolist()):
             sel = (labels == lab) & (markers == m)
             if sel.any():
-                ax.scatter(p[sel, 0], p[sel, 1], s=14, marker=m, color=f"C{k % 10}", alpha=0.8,
+                color = world_color(lab) if lab in COLORS else f"C{k % 10}"
+                ax.scatter(p[sel, 0], p[sel, 1], s=14, marker=m, color=color, alpha=0.8,
                            label=str(lab) if m == markers[labels == lab][0] else None)
     if legend and len(uniq) <= 20:
         ax.legend(fontsize=10, frameon=False, markerscale=1.2)
