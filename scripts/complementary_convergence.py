@@ -2,10 +2,10 @@
 
     python scripts/complementary_convergence.py [--seeds 0 1 2 3 4] [--steps 600 1000 1500]
 
-The notebook trains for ``RunConfig.steps`` (600) to stay within its time budget; this script repeats the fused model
-of section 4 (``complementary.fused_by_steps``: same data, initial weights and batches as the notebook at each seed)
-with longer schedules and writes ``data/bench/complementary_convergence.json``. The 600-step row equals the
-``"image + text (fused)"`` accuracy of ``complementary_seeds.json``. Seeds already in the file are kept.
+The notebook trains for ``RunConfig.steps`` (1500); this script repeats the fused model of section 4
+(``complementary.fused_by_steps``: same data, initial weights and batches as the notebook at each seed) with shorter
+schedules too and writes ``data/bench/complementary_convergence.json`` (notebook section 4.3). The 1500-step row
+equals the ``"image + text (fused)"`` accuracy of ``complementary_seeds.json``. Seeds already in the file are kept.
 """
 from __future__ import annotations
 

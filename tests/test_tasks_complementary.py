@@ -3,7 +3,7 @@ the stated ceilings, the corruptions do what they say, every experiment is drawn
 fusion_basic models take (image, tokens)."""
 import json
 import math
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -194,8 +194,15 @@ TINY = comp.RunConfig(n_train=96, n_test=48, steps=3, batch_size=16, n_robust=24
 
 
 def test_full_and_fast_configs():
-    assert comp.RunConfig().steps == 600 and comp.RunConfig.fast().steps < comp.RunConfig().steps
+    assert comp.RunConfig.fast().steps < comp.RunConfig().steps
     assert comp.RunConfig().levels[0] == 0.0 and comp.RunConfig().levels[-1] == 1.0
+
+
+def test_the_records_were_made_with_the_full_config():
+    full = json.loads(json.dumps(asdict(comp.RunConfig())))        # tuples as lists, as in the JSON
+    assert comp.recorded()["config"] == full
+    convergence = comp.recorded(comp.CONVERGENCE)
+    assert convergence["config"] == full and comp.RunConfig().steps in convergence["steps"]
 
 
 def test_data_depends_on_the_seed_and_train_differs_from_test(tok):

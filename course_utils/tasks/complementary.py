@@ -235,7 +235,7 @@ class RunConfig:
 
     n_train: int = 16000
     n_test: int = 2000
-    steps: int = 600
+    steps: int = 1500
     batch_size: int = 128
     lr: float = 6e-3
     p_drop: float = 0.3                                    # modality dropout rate of eq. (24.1.11)
