@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from execute_notebooks import TIMES, execute  # noqa: E402  (the same execution as `make execute`)
 
+from course_utils import settings  # noqa: E402
 from course_utils.bench import (  # noqa: E402
     NotebookRun,
     discover_notebooks,
@@ -36,8 +37,8 @@ from course_utils.bench import (  # noqa: E402
     speed_rows,
     to_markdown,
 )
-from course_utils.bench.reproduce import compare  # noqa: E402
-from course_utils.report import read_headlines  # noqa: E402
+from course_utils.bench.reproduce import TOLERANCE, compare  # noqa: E402
+from course_utils.report import read_claims, read_headlines  # noqa: E402
 
 OUT = ROOT / "data" / "bench"
 
@@ -58,6 +59,16 @@ def _record_full_time(key: str, seconds: float) -> None:
     times[key] = {"full_seconds": round(seconds, 1), "date": time.strftime("%Y-%m-%d"), "by": "make bench"}
     TIMES.parent.mkdir(parents=True, exist_ok=True)
     TIMES.write_text(json.dumps(times, indent=2, sort_keys=True) + "\n")
+
+
+def _record_reproduction(key: str, checked: int, diffs, claims: int, seconds: float) -> None:
+    """Keep what this full run says about reproduction where `make reproduce` keeps it (data/bench/reproduce.json)."""
+    path = OUT / "reproduce.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results[key] = {"headlines": checked, "differences": [vars(d) for d in diffs], "claims": claims,
+                    "seconds": round(seconds, 1), "date": time.strftime("%Y-%m-%d"), "threads": settings.THREADS,
+                    "tolerance": TOLERANCE, "by": "make bench"}
+    path.write_text(json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def bench_notebooks(args) -> list[dict]:
@@ -84,6 +95,7 @@ def bench_notebooks(args) -> list[dict]:
                     run.reproduced, diffs = compare(read_headlines(path), run.headlines)
                     run.differences = [str(d) for d in diffs]
                     _record_full_time(key, run.full_s)
+                    _record_reproduction(key, run.reproduced, diffs, len(read_claims(tmp)), run.full_s)
                 except Exception as e:
                     run.full_source = f"failed: {_short(e)}"
             elif args.no_full:
