@@ -1,4 +1,5 @@
-"""Building blocks shared by several notebooks: attention, transformer blocks, ViT, a small CNN, text encoder, CLIP."""
+"""Building blocks shared by several notebooks: attention, transformer blocks, ViT, a small CNN, text encoder, CLIP,
+fusion layers and VQA models."""
 
 from .attention import (
     MLP,
@@ -12,6 +13,20 @@ from .attention import (
 from .clip import CLIP, CLIPConfig
 from .clip_loss import clip_loss, multi_positive_clip_loss, negclip_loss, siglip_loss
 from .cnn import ConvImageTower, SmallCNN
+from .fusion import (
+    ConcatFusionLayer,
+    CrossAttentionFusion,
+    EarlyFusionCNN,
+    FeatureFusionClassifier,
+    FiLM,
+    ImageTextCrossAttention,
+    LowRankBilinearFusion,
+    SumFusionLayer,
+    average_logits,
+    feature_fusion,
+    product_of_experts,
+    stack_rgbd,
+)
 from .text import TextConfig, TextTransformer
 from .vit import (
     PatchEmbedding,
@@ -21,6 +36,16 @@ from .vit import (
     patchify,
     sincos_2d_pos_embed,
     unpatchify,
+)
+from .vqa import (
+    CNNMLP,
+    ImageOnlyCNN,
+    QuestionEncoder,
+    QuestionOnly,
+    RelationNetwork,
+    TransformerAnswerer,
+    object_states,
+    vqa_loss,
 )
 from .zero_shot import build_zero_shot_classifier, zero_shot_logits, zero_shot_predict
 
@@ -52,4 +77,26 @@ __all__ = [
     "scaled_dot_product_attention",
     "sincos_2d_pos_embed",
     "unpatchify",
+    # fusion (24.6)
+    "ConcatFusionLayer",
+    "CrossAttentionFusion",
+    "EarlyFusionCNN",
+    "FeatureFusionClassifier",
+    "FiLM",
+    "ImageTextCrossAttention",
+    "LowRankBilinearFusion",
+    "SumFusionLayer",
+    "average_logits",
+    "feature_fusion",
+    "product_of_experts",
+    "stack_rgbd",
+    # VQA (24.9)
+    "CNNMLP",
+    "ImageOnlyCNN",
+    "QuestionEncoder",
+    "QuestionOnly",
+    "RelationNetwork",
+    "TransformerAnswerer",
+    "object_states",
+    "vqa_loss",
 ]
