@@ -114,6 +114,14 @@ def seeds(n: int, base: int | None = None) -> list[int]:
     return [base + k for k in range(n)]
 
 
+def seeded(build, seed: int):
+    """``build()`` with its random initial weights drawn under torch seed ``seed`` (what ``torch.manual_seed(seed);
+    build()`` would draw), leaving the global random state as it was: no hidden reseeding of later cells."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return build()
+
+
 def autocast():
     """bf16 autocast on CUDA, a no-op context elsewhere."""
     if DEVICE.type == "cuda":

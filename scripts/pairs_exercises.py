@@ -66,7 +66,7 @@ def exercise_4(seed: int, tok: Tokenizer) -> dict:
     relevant = P.same_key(test["keys"])
     out = {"share of captions whose bag of words has another meaning": shared.float().mean().item()}
     for name, encoder in (("ConvTextEncoder", P.ConvTextEncoder), ("bag of words", BagOfWordsEncoder)):
-        model = P.seeded(seed, lambda: P.DualEncoder(P.ImageEncoder(), encoder(tok.vocab_size)))
+        model = settings.seeded(lambda: P.DualEncoder(P.ImageEncoder(), encoder(tok.vocab_size)), seed)
         batches = P.pair_batches(train["image"], train["tokens"], P.same_key(train["keys"]), cfg.batch_size,
                                  P.torch_generator(seed))
         fit(model, batches, P.contrastive_loss, steps=cfg.steps, lr=cfg.lr, plot=False, progress=False)
@@ -96,7 +96,7 @@ def exercise_5(seed: int) -> dict:
     cfg = P.CONFIGS["video-audio"]
     train, test = P.av_clips(cfg.n_train, seed, "train"), P.av_clips(cfg.n_test, seed, "test")
     altered = torch.stack([P.altered_sounds(train["scenes"], a, seed + 100) for a in P.ATTRIBUTES])   # (3, n, F, T)
-    model = P.seeded(seed, P.CorrespondenceNet)
+    model = settings.seeded(P.CorrespondenceNet, seed)
     fit(model, hard_negative_batches(train, altered, cfg.batch_size, P.torch_generator(seed)), P.correspondence_loss,
         steps=cfg.steps, lr=cfg.lr, plot=False, progress=False)
     hard = P.correspondence_report(model, test, seed)

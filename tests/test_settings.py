@@ -81,3 +81,13 @@ def test_run_info_names_what_results_depend_on():
     info = settings.run_info()
     assert set(info) == {"mode", "device", "threads", "torch", "seed"}
     assert info["threads"] == torch.get_num_threads()
+
+
+def test_seeded_builds_the_same_weights_and_leaves_the_global_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    a = settings.seeded(lambda: torch.nn.Linear(4, 4), 5)
+    assert torch.equal(torch.rand(3), expected)
+    b, c = settings.seeded(lambda: torch.nn.Linear(4, 4), 5), settings.seeded(lambda: torch.nn.Linear(4, 4), 6)
+    assert torch.equal(a.weight, b.weight) and not torch.equal(a.weight, c.weight)

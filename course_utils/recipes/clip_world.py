@@ -16,7 +16,7 @@ from typing import Iterable
 import numpy as np
 import torch
 
-from .. import metrics, pretrained
+from .. import metrics, pretrained, settings
 from ..data import clip_batches as B
 from ..nn.clip import CLIP, CLIPConfig
 from ..nn.clip_loss import clip_loss, multi_positive_clip_loss, negclip_loss
@@ -66,21 +66,15 @@ def live_config(fast: bool = False, image_tower: str = "conv") -> CLIPConfig:
                       conv_width=LIVE_CONV_WIDTH)
 
 
-def _seeded(make, seed: int) -> CLIP:
-    """``make()`` with torch's global RNG seeded by ``seed`` and restored afterwards (no hidden reseeding)."""
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        return make()
-
 
 def build(fast: bool = False, seed: int = SEED, image_tower: str = "conv") -> CLIP:
     """The untrained registered model (``image_tower="vit"``: its ViT variant), initial weights from ``seed``."""
-    return _seeded(lambda: CLIP(config(fast, image_tower)), seed)
+    return settings.seeded(lambda: CLIP(config(fast, image_tower)), seed)
 
 
 def build_live(seed: int, fast: bool = False, image_tower: str = "conv") -> CLIP:
     """A fresh live model (``live_config``) whose initial weights come from ``seed``."""
-    return _seeded(lambda: CLIP(live_config(fast, image_tower)), seed)
+    return settings.seeded(lambda: CLIP(live_config(fast, image_tower)), seed)
 
 
 # ----------------------------------------------------------------------------- the loss of one batch

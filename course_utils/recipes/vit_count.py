@@ -20,7 +20,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from .. import metrics, pretrained
+from .. import metrics, pretrained, settings
 from ..data.counting import NUM_COUNT_CLASSES, count_dataset, count_stream
 from ..nn import VisionTransformer, ViTConfig
 from ..train import fit, predict
@@ -49,9 +49,7 @@ def config() -> ViTConfig:
 
 def build() -> VisionTransformer:
     """The untrained model, initialized under ``INIT_SEED`` without touching the global random state."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(INIT_SEED)
-        return VisionTransformer(config())
+    return settings.seeded(lambda: VisionTransformer(config()), INIT_SEED)
 
 
 def loss(model: VisionTransformer, batch) -> torch.Tensor:

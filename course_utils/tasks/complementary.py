@@ -342,9 +342,7 @@ FUSION_LEVELS = {"early (pixels)": fusion_basic.EarlyFusion,
 def new_model(factory, vocab_size: int, seed: int):
     """``factory(vocab_size)`` with its weights drawn from ``seed`` (as ``torch.manual_seed(seed); factory(V)``
     would draw them), leaving the global random state as it was."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return factory(vocab_size)
+    return settings.seeded(lambda: factory(vocab_size), seed)
 
 
 def decision_accuracy(models: dict, train: ComplementaryData, test: ComplementaryData) -> float:

@@ -99,12 +99,6 @@ def torch_generator(seed: int, stream: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(int(state))
 
 
-def seeded(seed: int, build: Callable[[], nn.Module]) -> nn.Module:
-    """``build()`` with its initial weights drawn from ``seed`` (the global torch RNG is left as it was)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build()
-
 
 # ----------------------------------------------------------------------------------------------------------------
 # Keys, relevance and chance levels
@@ -293,7 +287,7 @@ def run_image_text(seed: int, cfg: RunConfig | None = None, tokenizer: Tokenizer
     tok = tokenizer or Tokenizer.for_world()
     train = caption_retrieval_data(cfg.n_train, seed, "train", tokenizer=tok)
     test = caption_retrieval_data(cfg.n_test, seed, "test", tokenizer=tok)
-    model = seeded(seed, lambda: DualEncoder(ImageEncoder(), text_encoder(tok.vocab_size)))
+    model = settings.seeded(lambda: DualEncoder(ImageEncoder(), text_encoder(tok.vocab_size)), seed)
     batches = pair_batches(train["image"], train["tokens"], same_key(train["keys"]), cfg.batch_size,
                            torch_generator(seed))
     fit(model, batches, contrastive_loss, steps=cfg.steps, lr=cfg.lr, plot=False, progress=False)
@@ -308,7 +302,7 @@ def run_multilingual(seed: int, cfg: RunConfig | None = None, tokenizer: Tokeniz
     tok = tokenizer or Tokenizer.for_world()
     train = parallel_caption_data(cfg.n_train, seed, "train", tokenizer=tok)
     test = parallel_caption_data(cfg.n_test, seed, "test", tokenizer=tok)
-    model = seeded(seed, lambda: DualEncoder(ConvTextEncoder(tok.vocab_size)))
+    model = settings.seeded(lambda: DualEncoder(ConvTextEncoder(tok.vocab_size)), seed)
     batches = pair_batches(train["en"], train["zh"], same_key(train["keys"]), cfg.batch_size, torch_generator(seed))
     fit(model, batches, contrastive_loss, steps=cfg.steps, lr=cfg.lr, plot=False, progress=False)
     sim, relevant = similarity(model, test["en"], test["zh"]), same_key(test["keys"])      # (en, zh)
@@ -418,7 +412,7 @@ def run_correspondence(seed: int, cfg: RunConfig | None = None) -> dict:
     cfg = cfg or config("video-audio")
     train = av_clips(cfg.n_train, seed, "train")
     test = av_clips(cfg.n_test, seed, "test")
-    model = seeded(seed, CorrespondenceNet)
+    model = settings.seeded(CorrespondenceNet, seed)
     fit(model, correspondence_batches(train, cfg.batch_size, torch_generator(seed)), correspondence_loss,
         steps=cfg.steps, lr=cfg.lr, plot=False, progress=False)
     return correspondence_report(model, test, seed)
@@ -517,7 +511,7 @@ def depth_order_correct(model: DepthOrderNet, data: dict) -> torch.Tensor:
 def train_depth_order(inputs: str, train: dict, seed: int, steps: int, batch_size: int, lr: float = 3e-3,
                       **fit_kwargs) -> DepthOrderNet:
     """A ``DepthOrderNet`` on ``inputs`` trained on ``train`` (initial weights and batches from ``seed``)."""
-    model = seeded(seed, lambda: DepthOrderNet(inputs))
+    model = settings.seeded(lambda: DepthOrderNet(inputs), seed)
     fit(model, depth_order_batches(train, batch_size, torch_generator(seed)), depth_order_loss, steps=steps, lr=lr,
         **{"plot": False, "progress": False, **fit_kwargs})
     return model
@@ -622,7 +616,7 @@ def noise_bins(noise: torch.Tensor, n_bins: int = 3, levels=SOUND_NOISE) -> tupl
 def train_sound_attributes(train: dict, seed: int, cfg: RunConfig | None = None) -> SoundAttributeNet:
     """A ``SoundAttributeNet`` trained on ``train`` as in section 4.4 (initial weights and batches from ``seed``)."""
     cfg = cfg or config("text-speech")
-    model = seeded(seed, SoundAttributeNet)
+    model = settings.seeded(SoundAttributeNet, seed)
     fit(model, sound_batches(train, cfg.batch_size, torch_generator(seed)), sound_loss, steps=cfg.steps, lr=cfg.lr,
         plot=False, progress=False)
     return model

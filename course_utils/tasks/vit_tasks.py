@@ -18,6 +18,7 @@ from .. import metrics
 from ..data.counting import NUM_COUNT_CLASSES
 from ..nn import SmallCNN, ViTConfig
 from ..report import Spread
+from ..settings import seeded  # re-exported: the notebook builds its models with T.seeded(make, seed)
 from ..train import History, count_parameters, fit, predict
 
 # ----------------------------------------------------------------------------- sklearn digits (8×8)
@@ -110,13 +111,6 @@ def cnn_width_like(n_params: int, in_channels: int = 3, num_classes: int = 10) -
     """The SmallCNN width whose parameter count is closest to ``n_params``."""
     return min(range(4, 65), key=lambda w: abs(count_parameters(SmallCNN(in_channels, num_classes, w)) - n_params))
 
-
-def seeded(make: Callable[[], nn.Module], seed: int) -> nn.Module:
-    """``make()`` with its random initial weights drawn under torch seed ``seed``; the global random state is left
-    as it was."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return make()
 
 
 # ----------------------------------------------------------------------------- training and evaluation
