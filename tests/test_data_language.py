@@ -13,6 +13,9 @@ from course_utils.data import (
     FAMILIES,
     QA,
     QUESTION_VECTOR_SIZE,
+    TWO_HOP_KINDS,
+    WORLD_FAMILIES,
+    Tokenizer,
     all_captions,
     answer_index,
     answer_text,
@@ -200,7 +203,7 @@ def test_chinese_questions_parallel_the_english_ones():
 
 def test_every_family_occurs_and_sort_of_clevr_has_its_six_question_types():
     fams = {q.family for _, s in all_question_scenes()[:20] for q in questions(s)}
-    assert fams == set(FAMILIES)
+    assert fams == set(WORLD_FAMILIES) == set(FAMILIES) - {"two-hop"}
     qs = questions(sort_of_clevr_scene(0), mode="sort_of_clevr")
     assert len(qs) == 36 and sum(q.family == "relational" for q in qs) == 18
 
@@ -224,3 +227,29 @@ def test_questions_are_deterministic():
     assert questions(s, "zh", 5) == questions(s, "zh", 5)
     assert questions(s) == questions(s)
     assert isinstance(questions(s)[0], QA)
+
+
+def test_two_hop_questions_follow_both_steps_in_both_languages():
+    scene = sort_of_clevr_scene(3)
+    objs = {o.color: o for o in scene.objects}
+    dist = lambda a, b: ((a.x - b.x) ** 2 + (a.y - b.y) ** 2) ** 0.5                          # noqa: E731
+    en = [q for q in questions(scene, mode="sort_of_clevr", two_hop=True) if q.family == "two-hop"]
+    zh = [q for q in questions(scene, "zh", mode="sort_of_clevr", two_hop=True) if q.family == "two-hop"]
+    assert len(en) == len(zh) >= 6 and {q.kind for q in en} == set(TWO_HOP_KINDS)
+    for e, z in zip(en, zh):
+        o = objs[e.subject[0]]
+        others = [p for p in scene.objects if p is not o]
+        first_step = (max if e.kind == "closest_of_furthest" else min)(others, key=lambda p: dist(o, p))
+        others2 = [p for p in scene.objects if p is not first_step]
+        second_step = (min if e.kind == "closest_of_furthest" else max)(others2, key=lambda p: dist(first_step, p))
+        assert e.answer == second_step.color and answer_index(z.answer) == answer_index(e.answer)
+        assert z.question.startswith("离离") and z.question.endswith("是什么颜色？")
+    assert len(questions(scene, mode="sort_of_clevr")) == 36                  # off by default: the paper's six kinds
+
+
+def test_two_hop_questions_need_no_new_tokens():
+    tok = Tokenizer.for_world()
+    scene = sort_of_clevr_scene(5)
+    for lang in ("en", "zh"):
+        for q in questions(scene, lang, mode="sort_of_clevr", two_hop=True):
+            assert tok.unk_id not in tok.encode(q.question), q.question

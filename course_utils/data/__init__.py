@@ -10,6 +10,8 @@ from .qa import (
                         FAMILIES,
                         QA,
                         QUESTION_VECTOR_SIZE,
+                        TWO_HOP_KINDS,
+                        WORLD_FAMILIES,
                         answer_index,
                         answer_text,
                         questions,
@@ -44,8 +46,8 @@ __all__ = [
     "Rendered", "render", "render_batch", "render_rate", "DEPTH_STEP",
     # language
     "LANGS", "CAPTION_TEMPLATES", "caption", "all_captions", "describe_object", "relation", "region",
-    "QA", "ANSWERS", "ANSWER_ZH", "FAMILIES", "QUESTION_VECTOR_SIZE", "questions", "answer_index", "answer_text",
-    "sort_of_clevr_vector",
+    "QA", "ANSWERS", "ANSWER_ZH", "FAMILIES", "WORLD_FAMILIES", "TWO_HOP_KINDS", "QUESTION_VECTOR_SIZE", "questions",
+    "answer_index", "answer_text", "sort_of_clevr_vector",
     "Tokenizer", "SPECIALS",
     # audio, video, photos
     "PITCH_HZ", "LOUDNESS", "sonify", "sonify_object", "sonify_batch", "spectrogram",

@@ -96,14 +96,19 @@ class VQADataset(WorldDataset):
     Item: "image" (3, H, W), "question" str, "tokens" (T,) long, "answer" str, "answer_id" long (index in ANSWERS,
     shared by both languages), "family" str, "family_id" long (index in FAMILIES), "qvec" (11,) float
     (Sort-of-CLEVR mode only: the paper's question encoding), plus "pairs", "n_objects".
-    mode="sort_of_clevr" uses sort_of_clevr_scene images; its splits are train/test (no held-out pairs)."""
+    mode="sort_of_clevr" uses sort_of_clevr_scene images; its splits are train/test (no held-out pairs); with
+    two_hop=True its questions include the family "two-hop" (and items carry no "qvec": the paper's 11 numbers
+    cannot say a two-step question)."""
 
     def __init__(self, n: int = 1000, seed: Optional[int] = None, split: str = "train", *,
                  lang: str = "en", mode: str = "world",
                  questions_per_image: int = 1, families: Optional[Sequence[str]] = None,
-                 tokenizer: Optional[Tokenizer] = None, max_len: Optional[int] = None, **kwargs):
+                 tokenizer: Optional[Tokenizer] = None, max_len: Optional[int] = None, two_hop: bool = False,
+                 **kwargs):
         seed = settings.SEED if seed is None else seed          # default: the notebook's seed
         check_lang(lang)
+        if two_hop and mode != "sort_of_clevr":
+            raise ValueError(f"two_hop questions exist in mode 'sort_of_clevr' only, not in mode {mode!r}")
         families = tuple(families or FAMILIES)
         for f in families:
             if f not in FAMILIES:
@@ -124,7 +129,7 @@ class VQADataset(WorldDataset):
         rng = split_rng(seed, split, 2)
         self.qas = []
         for s in self.scenes:
-            qas = [q for q in questions(s, lang, rng, mode=mode) if q.family in families]
+            qas = [q for q in questions(s, lang, rng, mode=mode, two_hop=two_hop) if q.family in families]
             if not qas:
                 raise ValueError(f"a scene with {len(s.objects)} object(s) has no question of the families "
                                  f"{families}; relational questions need n_objects >= 2, e.g. n_objects=(2, 4)")
@@ -136,7 +141,8 @@ class VQADataset(WorldDataset):
         self.tokens = self.tokenizer.batch([q.question for q in self.qas], max_len=max_len)
         self.answer_ids = torch.tensor([answer_index(q.answer) for q in self.qas])
         self.family_ids = torch.tensor([FAMILIES.index(q.family) for q in self.qas])
-        if mode == "sort_of_clevr":
+        self.qvecs = None
+        if mode == "sort_of_clevr" and not two_hop:
             self.qvecs = torch.stack([sort_of_clevr_vector(q) for q in self.qas])
 
     def __len__(self) -> int:
@@ -150,7 +156,7 @@ class VQADataset(WorldDataset):
         item = {"image": self.rgb[j], "question": q.question, "tokens": self.tokens[i], "answer": q.answer,
                 "answer_id": self.answer_ids[i], "family": q.family, "family_id": self.family_ids[i],
                 **self._common(j)}
-        if self.mode == "sort_of_clevr":
+        if self.qvecs is not None:
             item["qvec"] = self.qvecs[i]
         return item
 

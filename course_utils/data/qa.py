@@ -4,7 +4,9 @@ Two modes:
 - "world": questions about objects named by color and shape ("the red circle"), in four families
   non-relational, relational, count and exist.
 - "sort_of_clevr": the six question types of Sort-of-CLEVR (Santoro et al. 2017, "A simple neural network
-  module for relational reasoning"), asked about every object (objects must have distinct colors).
+  module for relational reasoning"), asked about every object (objects must have distinct colors); with
+  two_hop=True also two-step questions ("what color is the object closest to the object furthest from the red
+  object?"), family "two-hop".
 
 Geometry: "left" means the centre has x < 0.5, "top" y < 0.5; "closest"/"furthest" use the distance
 between centres; "to the left of" compares centres' x, "above" compares y (y grows downwards).
@@ -20,7 +22,9 @@ import torch
 from .language import RELATION_EN, RELATION_ZH, RELATIONS, check_lang
 from .scene import COLOR_ZH, COLORS, SHAPE_ZH, SHAPES, SIZES, Obj, RngLike, Scene, as_rng
 
-FAMILIES = ("non-relational", "relational", "count", "exist")
+FAMILIES = ("non-relational", "relational", "count", "exist", "two-hop")
+WORLD_FAMILIES = FAMILIES[:4]          # the families of mode "world"; "two-hop" is Sort-of-CLEVR only
+TWO_HOP_KINDS = ("closest_of_furthest", "furthest_of_closest")
 MODES = ("world", "sort_of_clevr")
 
 ANSWERS = ("yes", "no", *[str(i) for i in range(10)], *COLORS, *SHAPES, *SIZES, "left", "right", "top", "bottom")
@@ -107,7 +111,7 @@ def _world(scene: Scene, w: _Writer):
     objs = scene.objects
     pairs = [o.pair for o in objs]
     named = [o for o in objs if pairs.count(o.pair) == 1]          # "the red circle" names exactly one object
-    NR, R, C, E = FAMILIES
+    NR, R, C, E = WORLD_FAMILIES
     for o in named:
         c, s = o.color, o.shape
         en, zh, zc = f"the {c} {s}", f"{COLOR_ZH[c]}的{SHAPE_ZH[s]}", f"{COLOR_ZH[c]}{SHAPE_ZH[s]}"
@@ -175,7 +179,33 @@ def _world(scene: Scene, w: _Writer):
               "yes" if c in colors else "no", E, "exist_color", (c, None))
 
 
-def _sort_of_clevr(scene: Scene, w: _Writer):
+def _two_hop(o: Obj, objs: list[Obj], first: str) -> Optional[Obj]:
+    """The object reached in two steps from o: first the closest (or furthest) object to o, then the furthest (or
+    closest) object to that one, among all objects but the one stepped from. None where a step ties."""
+    step = {"closest": 0, "furthest": 1}
+    a = _nearest_and_farthest(o, [p for p in objs if p is not o])[step[first]]
+    if a is None:
+        return None
+    return _nearest_and_farthest(a, [p for p in objs if p is not a])[1 - step[first]]
+
+
+def _sort_of_clevr_two_hop(objs: list[Obj], w: _Writer):
+    for c in COLORS:
+        o = objs[[p.color for p in objs].index(c)]
+        zh = f"{COLOR_ZH[c]}物体"
+        far_near = _two_hop(o, objs, "furthest")
+        if far_near is not None:
+            w.add(f"what color is the object closest to the object furthest from the {c} object?",
+                  f"离离{zh}最远的物体最近的物体是什么颜色？", far_near.color, "two-hop", "closest_of_furthest",
+                  (c, None))
+        near_far = _two_hop(o, objs, "closest")
+        if near_far is not None:
+            w.add(f"what color is the object furthest from the object closest to the {c} object?",
+                  f"离离{zh}最近的物体最远的物体是什么颜色？", near_far.color, "two-hop", "furthest_of_closest",
+                  (c, None))
+
+
+def _sort_of_clevr(scene: Scene, w: _Writer, two_hop: bool = False):
     objs = scene.objects
     colors = [o.color for o in objs]
     if len(set(colors)) != len(colors):
@@ -203,18 +233,27 @@ def _sort_of_clevr(scene: Scene, w: _Writer):
                       f"离{zh}最远的物体是什么形状？", furthest.shape, R, "furthest", subj)
         w.add(f"how many objects have the shape of the {c} object?", f"有几个物体的形状和{zh}相同？",
               str(sum(p.shape == o.shape for p in objs)), R, "count", subj)
+    if two_hop:
+        _sort_of_clevr_two_hop(objs, w)
 
 
-def questions(scene: Scene, lang: str = "en", rng: RngLike = None, *, mode: str = "world") -> list[QA]:
+def questions(scene: Scene, lang: str = "en", rng: RngLike = None, *, mode: str = "world",
+              two_hop: bool = False) -> list[QA]:
     """All questions this scene supports, with answers. rng picks paraphrases and the absent objects
-    asked about; rng=None gives a fixed list. Sort-of-CLEVR counts include the object itself."""
+    asked about; rng=None gives a fixed list. Sort-of-CLEVR counts include the object itself.
+    two_hop=True adds the two-step questions (mode "sort_of_clevr" only)."""
     check_lang(lang)
     if mode not in MODES:
         raise ValueError(f"unknown question mode {mode!r}; allowed: {', '.join(MODES)}")
     if not scene.objects:
         raise ValueError("cannot ask questions about an empty scene (0 objects)")
+    if two_hop and mode != "sort_of_clevr":
+        raise ValueError(f"two_hop questions exist in mode 'sort_of_clevr' only, not in mode {mode!r}")
     w = _Writer(lang, None if rng is None else as_rng(rng))
-    (_world if mode == "world" else _sort_of_clevr)(scene, w)
+    if mode == "world":
+        _world(scene, w)
+    else:
+        _sort_of_clevr(scene, w, two_hop)
     return w.out
 
 
