@@ -335,12 +335,18 @@ class TransformerAnswerer(nn.Module):
 
     def __init__(self, vocab_size: int, *, image_size: int = 32, patch_size: int = 4, in_channels: int = 3,
                  dim: int = 64, heads: int = 4, depth: int = 2, image_layers: int = 1, max_len: int = 32,
-                 mlp_ratio: float = 2.0, dropout: float = 0.0, pad_id: int = Tokenizer.pad_id):
+                 mlp_ratio: float = 2.0, dropout: float = 0.0, pad_id: int = Tokenizer.pad_id,
+                 d_obj: int | None = None):
         super().__init__()
-        self.vocab_size, self.max_len, self.pad_id = vocab_size, max_len, pad_id
-        self.patch_embed = PatchEmbedding(image_size, patch_size, in_channels, dim)  # checks size % patch_size
-        self.grid_size = image_size // patch_size
-        self.patch_pos = nn.Parameter(torch.randn(1, self.patch_embed.num_patches, dim) * 0.02)
+        self.vocab_size, self.max_len, self.pad_id, self.d_obj = vocab_size, max_len, pad_id, d_obj
+        if d_obj is None:  # image patches: patchify + position embedding
+            self.patch_embed = PatchEmbedding(image_size, patch_size, in_channels, dim)  # checks size % patch_size
+            self.grid_size = image_size // patch_size
+            self.patch_pos = nn.Parameter(torch.randn(1, self.patch_embed.num_patches, dim) * 0.02)
+        else:  # object states (B, N, d_obj): one token per object, its position is in its state; an MLP, so that
+            # keys can hold non-linear features of the state (|p|² makes q·k a distance)
+            self.object_embed = nn.Sequential(nn.Linear(d_obj, dim), nn.GELU(), nn.Linear(dim, dim))
+            self.grid_size = None
         self.image_blocks = nn.ModuleList(TransformerBlock(dim, heads, mlp_ratio, dropout=dropout)
                                           for _ in range(image_layers))
         self.norm_img = nn.LayerNorm(dim)
@@ -352,24 +358,31 @@ class TransformerAnswerer(nn.Module):
         self.last_attention: torch.Tensor | None = None  # (B, depth, heads, T, N) of the last forward
 
     def encode_image(self, image: torch.Tensor) -> torch.Tensor:
-        """Images (B, C, H, W) -> patch tokens P (B, N, dim)."""
-        p = self.patch_embed(image) + self.patch_pos  # (B, N, dim)
+        """Images (B, C, H, W) -> patch tokens P (B, N, dim); or object states (B, N, d_obj) -> object tokens."""
+        if self.d_obj is not None:
+            if image.dim() != 3 or image.size(2) != self.d_obj:
+                raise ValueError(f"expected object states (B, N, {self.d_obj}), got shape {tuple(image.shape)}")
+            p = self.object_embed(image)  # (B, N, dim)
+        else:
+            p = self.patch_embed(image) + self.patch_pos  # (B, N, dim)
         for block in self.image_blocks:
             p = block(p)  # (B, N, dim): patches read each other
         return self.norm_img(p)
 
-    def forward(self, image: torch.Tensor, tokens: torch.Tensor,
-                return_attention: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def answer(self, patches: torch.Tensor, tokens: torch.Tensor,
+               return_attention: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Encoded patches P (B, N, dim) and question tokens (B, T) -> logits (B, n_answers).
+
+        Split from ``forward`` so that several questions about one image share one ``encode_image``."""
         check_tokens(tokens, self.vocab_size)
         if tokens.size(1) > self.max_len:
             raise ValueError(f"question of {tokens.size(1)} tokens is longer than max_len {self.max_len}")
-        p = self.encode_image(image)  # (B, N, dim); PatchEmbedding checks the image size
-        check_batch(p, tokens)
+        check_batch(patches, tokens)
         pad = tokens == self.pad_id  # (B, T), True = padding
         x = self.token_embed(tokens) + self.token_pos[:, :tokens.size(1)]  # (B, T, dim)
         weights = []
         for layer in self.layers:
-            x, w = layer(x, p, pad)  # (B, T, dim), (B, h, T, N)
+            x, w = layer(x, patches, pad)  # (B, T, dim), (B, h, T, N)
             weights.append(w)
         x = self.norm(x)
         keep = (~pad).unsqueeze(-1).to(x.dtype)  # (B, T, 1)
@@ -379,9 +392,212 @@ class TransformerAnswerer(nn.Module):
         self.last_attention = attention.detach()
         return (logits, attention) if return_attention else logits
 
+    def forward(self, image: torch.Tensor, tokens: torch.Tensor,
+                return_attention: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        check_tokens(tokens, self.vocab_size)  # before the image work
+        if tokens.size(1) > self.max_len:
+            raise ValueError(f"question of {tokens.size(1)} tokens is longer than max_len {self.max_len}")
+        check_batch(image, tokens)
+        return self.answer(self.encode_image(image), tokens, return_attention)  # PatchEmbedding checks the size
+
     def attention_maps(self, attention: torch.Tensor | None = None) -> torch.Tensor:
         """Cross-attention weights (B, depth, h, T, N) -> maps over the patch grid (B, depth, h, T, g, g)."""
         a = self.last_attention if attention is None else attention
+        if self.grid_size is None:
+            raise ValueError("this answerer reads object states, not a patch grid: its attention is "
+                             "(B, depth, h, T, N)")
         if a is None:
             raise ValueError("no attention yet: call the model first (or pass attention=...)")
         return a.unflatten(-1, (self.grid_size, self.grid_size))
+
+
+# --- perception: pixels -> object states --------------------------------------------------------------------------
+
+
+def soft_argmax(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Spatial softmax: map logits (B, K, H, W) -> attention A (B, K, H·W) summing to 1 over the pixels, and the
+    expected pixel centre (B, K, 2) as (x, y) in [0, 1] (x right, y down): Σ_p A_p · (x_p, y_p)."""
+    B, K, H, W = logits.shape
+    A = logits.flatten(2).softmax(dim=-1)  # (B, K, H·W)
+    xy = cell_coordinates(H, W, logits.device).to(A.dtype)  # (H·W, 2) pixel centres
+    return A, A @ xy  # (B, K, H·W), (B, K, 2)
+
+
+class ColorSlotDerenderer(nn.Module):
+    """Pixels -> object states, one slot per color (Sort-of-CLEVR has exactly one object of each color).
+
+        F = CNN(v)                                  (B, width, H, W)   stride 1: every pixel keeps its features
+        A_c = softmax_pixels(w_c · F)               (B, 6, H·W)        where is the object of color c?
+        (x_c, y_c) = Σ_p A_c,p · (x_p, y_p)          (B, 6, 2)          soft-argmax: its centre
+        f_c = Σ_p A_c,p F_p                          (B, 6, width)      what is there -> shape logits, large?
+        state_c = [onehot(c); softmax(shape); σ(large); x_c; y_c]        (B, 6, STATE_SIZE), as ``object_states``
+
+    Trained with ``perception_loss`` against the scenes' true states (de-rendering, as in neural-symbolic VQA,
+    Yi et al. 2018), so a relation network or a transformer can reason over 6 states instead of 1024 pixels.
+    ``last_maps`` keeps A (B, 6, H, W) of the last forward: where each color slot looked."""
+
+    def __init__(self, image_size: int = 32, width: int = 32, layers: int = 4):
+        super().__init__()
+        self.image_size = image_size
+        blocks, c = [], 3
+        for _ in range(layers):  # receptive field 2·layers + 1 pixels: a small object (7 px) and its outline
+            blocks += [nn.Conv2d(c, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+            c = width
+        self.cnn = nn.Sequential(*blocks)
+        self.where = nn.Conv2d(width, len(COLORS), 1)  # one location logit per color and pixel
+        self.what = nn.Linear(width, len(SHAPES) + 1)  # shape logits and the "large" logit
+        self.last_maps: torch.Tensor | None = None
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        check_images(image, 3, self.image_size)
+        F_ = self.cnn(image)  # (B, width, H, W)
+        A, xy = soft_argmax(self.where(F_))  # (B, 6, H·W), (B, 6, 2)
+        f = A @ F_.flatten(2).transpose(1, 2)  # (B, 6, width): features where each color is
+        what = self.what(f)  # (B, 6, n_shapes + 1)
+        self.last_maps = A.detach().unflatten(-1, image.shape[-2:])
+        self.last_what = what
+        color = torch.eye(len(COLORS), device=image.device, dtype=xy.dtype).expand(len(image), -1, -1)
+        shape = what[..., :len(SHAPES)].softmax(-1)  # (B, 6, n_shapes)
+        large = what[..., -1:].sigmoid()  # (B, 6, 1)
+        return torch.cat([color, shape, large, xy], dim=-1)  # (B, 6, STATE_SIZE)
+
+    def perception_loss(self, states: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Loss of the last forward against true states (B, 6, STATE_SIZE) in color order (``color_slot_states``):
+        squared error of the centres (in pixels, so it is O(1)) + cross-entropy of the shapes + BCE of "large"."""
+        if target.shape != states.shape:
+            raise ValueError(f"target states have shape {tuple(target.shape)}, expected {tuple(states.shape)}")
+        xy_err = ((states[..., -2:] - target[..., -2:]) * self.image_size).pow(2).sum(-1).mean()
+        what = self.last_what
+        shape_target = target[..., len(COLORS):len(COLORS) + len(SHAPES)].argmax(-1)  # (B, 6)
+        shape_ce = F.cross_entropy(what[..., :len(SHAPES)].flatten(0, 1), shape_target.flatten())
+        large_bce = F.binary_cross_entropy_with_logits(what[..., -1], target[..., -3])
+        return xy_err + shape_ce + large_bce
+
+
+def color_slot_states(scenes: Sequence[Scene]) -> torch.Tensor:
+    """True states (B, 6, STATE_SIZE) in color order, the target of ``ColorSlotDerenderer`` (one object per color)."""
+    states, _ = object_states(scenes)
+    out = torch.zeros(len(scenes), len(COLORS), STATE_SIZE)
+    for b, scene in enumerate(scenes):
+        if sorted(o.color for o in scene.objects) != sorted(COLORS):
+            raise ValueError(f"scene {b} does not have one object of each color: "
+                             f"{[o.color for o in scene.objects]}")
+        for i, o in enumerate(scene.objects):
+            out[b, COLORS.index(o.color)] = states[b, i]
+    return out
+
+
+class DerenderAndReason(nn.Module):
+    """A pixel model in two stages: ``ColorSlotDerenderer`` (pixels -> 6 object states), then a reasoner over the
+    states: a ``RelationNetwork`` or a ``TransformerAnswerer`` built with ``d_obj=STATE_SIZE``.
+    ``encode_image`` and ``answer`` are split so that many questions about one image share one de-rendering."""
+
+    def __init__(self, derenderer: ColorSlotDerenderer, reasoner: nn.Module):
+        super().__init__()
+        if getattr(reasoner, "d_obj", None) != STATE_SIZE:  # RelationNetwork, TransformerAnswerer or FocusReasoner
+            raise ValueError(f"the reasoner must read object states of size {STATE_SIZE} (build it with d_obj)")
+        self.derenderer, self.reasoner = derenderer, reasoner
+
+    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
+        return self.derenderer(image)  # (B, 6, STATE_SIZE)
+
+    def answer(self, states: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.reasoner, RelationNetwork):
+            q = self.reasoner.question(tokens)  # (B, d_q)
+            check_batch(states, q)
+            return self.reasoner.relate(states, q)  # (B, n_answers)
+        return self.reasoner.answer(self.reasoner.encode_image(states), tokens)  # (B, n_answers)
+
+    def forward(self, image: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        check_images(image, 3, self.derenderer.image_size)
+        check_tokens(tokens, self.reasoner.question.vocab_size if isinstance(self.reasoner, RelationNetwork)
+                     else self.reasoner.vocab_size)
+        check_batch(image, tokens)
+        return self.answer(self.encode_image(image), tokens)
+
+
+# --- a reasoner that steps from object to object ----------------------------------------------------------------------
+
+
+class FocusStepLayer(nn.Module):
+    """One reasoning step of ``FocusReasoner`` (pre-LN): the question tokens read each other, then each token attends
+    to the objects with scores that can depend on distance from where the token looked one step before:
+
+        f_t = Σ_j α⁻_tj p_j                                   where token t looked last step (α⁻: last step's weights)
+        s_tj = q_t·k_j / √d + a_t · ‖p_j − f_t‖² / r² + b_t · α⁻_tj
+        α_tj = softmax_j(s_tj),     x_t += W_O Σ_j α_tj v_j
+
+    per head; a_t and b_t are read from the token: a < 0 looks for the object closest to the last focus, a > 0 the
+    furthest, b < 0 steps away from the object just visited. p_j are the objects' centres in [0, 1]², r = 1/8."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: float = 2.0):
+        super().__init__()
+        self.heads, self.head_dim = heads, dim // heads
+        self.norm1, self.norm2, self.norm3 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.self_attn = MultiHeadAttention(dim, heads)
+        self.q, self.k, self.v, self.out = (nn.Linear(dim, dim) for _ in range(4))
+        self.steer = nn.Linear(dim, 2 * heads)  # a_t and b_t for every head
+        nn.init.zeros_(self.steer.weight)  # start as plain cross-attention: no distance term until it helps
+        nn.init.zeros_(self.steer.bias)
+        self.mlp = MLP(dim, int(dim * mlp_ratio))
+
+    def forward(self, x, objects, pos, prev, padding_mask):
+        """x (B, T, d) tokens, objects (B, N, d), pos (B, N, 2), prev (B, h, T, N) last step's weights."""
+        B, T, _ = x.shape
+        x = x + self.self_attn(self.norm1(x), key_padding_mask=padding_mask)  # (B, T, d)
+        h = self.norm2(x)
+        split = lambda t: t.view(B, -1, self.heads, self.head_dim).transpose(1, 2)  # noqa: E731 (B, h, ·, hd)
+        q, k, v = split(self.q(h)), split(self.k(objects)), split(self.v(objects))
+        focus = prev @ pos[:, None]  # (B, h, T, 2): where each token looked last step
+        dist2 = (pos[:, None, None] - focus[..., None, :]).pow(2).sum(-1) * 64  # (B, h, T, N): in (1/8 side)²
+        a, b = self.steer(h).view(B, T, 2, self.heads).permute(2, 0, 3, 1)  # (B, h, T) each
+        scores = q @ k.transpose(-2, -1) / self.head_dim ** 0.5 + a[..., None] * dist2 + b[..., None] * prev
+        weights = scores.softmax(dim=-1)  # (B, h, T, N)
+        x = x + self.out((weights @ v).transpose(1, 2).reshape(B, T, -1))
+        return x + self.mlp(self.norm3(x)), weights
+
+
+class FocusReasoner(nn.Module):
+    """Question tokens step over object states (B, N, d_obj) whose last two fields are the centre (x, y):
+    ``depth`` ``FocusStepLayer`` steps, each able to move the focus to the object closest to / furthest from the last
+    one; then the mean over real tokens -> answer logits. Same interface as ``TransformerAnswerer`` over states
+    (``encode_image(states)`` -> (objects, positions), ``answer``); ``last_attention`` (B, depth, h, T, N)."""
+
+    def __init__(self, vocab_size: int, *, d_obj: int = STATE_SIZE, dim: int = 64, heads: int = 4, depth: int = 4,
+                 max_len: int = 32, pad_id: int = Tokenizer.pad_id):
+        super().__init__()
+        self.vocab_size, self.d_obj, self.max_len, self.pad_id = vocab_size, d_obj, max_len, pad_id
+        self.object_embed = nn.Linear(d_obj, dim)  # distances enter through the focus term, not the embedding
+        self.token_embed = nn.Embedding(vocab_size, dim, padding_idx=pad_id)
+        self.token_pos = nn.Parameter(torch.randn(1, max_len, dim) * 0.02)
+        self.layers = nn.ModuleList(FocusStepLayer(dim, heads) for _ in range(depth))
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, N_ANSWERS)
+        self.heads = heads
+        self.last_attention: torch.Tensor | None = None
+
+    def encode_image(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if states.dim() != 3 or states.size(2) != self.d_obj:
+            raise ValueError(f"expected object states (B, N, {self.d_obj}), got shape {tuple(states.shape)}")
+        return self.object_embed(states), states[..., -2:]  # (B, N, dim), (B, N, 2)
+
+    def answer(self, encoded, tokens: torch.Tensor, return_attention: bool = False):
+        objects, pos = encoded
+        check_tokens(tokens, self.vocab_size)
+        if tokens.size(1) > self.max_len:
+            raise ValueError(f"question of {tokens.size(1)} tokens is longer than max_len {self.max_len}")
+        check_batch(objects, tokens)
+        B, T = tokens.shape
+        pad = tokens == self.pad_id
+        x = self.token_embed(tokens) + self.token_pos[:, :T]  # (B, T, dim)
+        prev = torch.full((B, self.heads, T, objects.size(1)), 1.0 / objects.size(1), device=x.device, dtype=x.dtype)
+        weights = []
+        for layer in self.layers:
+            x, prev = layer(x, objects, pos, prev, pad)
+            weights.append(prev)
+        x = self.norm(x)
+        keep = (~pad).unsqueeze(-1).to(x.dtype)
+        logits = self.head((x * keep).sum(1) / keep.sum(1).clamp(min=1.0))  # (B, n_answers)
+        attention = torch.stack(weights, dim=1)  # (B, depth, h, T, N)
+        self.last_attention = attention.detach()
+        return (logits, attention) if return_attention else logits
