@@ -8,7 +8,8 @@ Usage: python scripts/bench.py [--fast-only | --no-full] [--only NB ...] [--no-n
   --no-full       run fast mode only; the full-mode time is the last one recorded in data/bench/execute_times.json
                   (by `make execute` or an earlier bench), and the table says so
   --fast-only     run fast mode only and show no full-mode time at all
-  --only NB       only notebooks whose path contains NB (repeatable), e.g. --only 24_04
+  --only NB       only notebooks whose path contains NB (repeatable), e.g. --only 24_04; the other notebooks' rows
+                  are kept from the previous results.json, and the notes say from which run
   --threads N     CPU threads for torch in this process and the notebook kernels (1 is steadier on a shared machine)
 """
 from __future__ import annotations
@@ -115,6 +116,22 @@ def bench_notebooks(args) -> list[dict]:
     return runs
 
 
+def keep_other_rows(runs: list[dict], path: Path) -> str | None:
+    """After an ``--only`` run, add the rows of the notebooks it did not run from the previous ``results.json``
+    (in notebook order), so the table still lists every notebook. Returns a note naming the kept rows."""
+    if not path.exists():
+        return None
+    previous = json.loads(path.read_text(encoding="utf-8"))
+    ran = {r["notebook"] for r in runs}
+    kept = [r for r in previous.get("notebooks") or [] if r["notebook"] not in ran]
+    if not kept:
+        return None
+    runs.extend(kept)
+    runs.sort(key=lambda r: r["notebook"])
+    return (f"rows of {', '.join(Path(r['notebook']).stem for r in kept)} kept from the previous run "
+            f"({previous.get('command', '?')})")
+
+
 def fill_gpu_column(rows: list[dict], path: Path) -> str | None:
     """Without a GPU here, take the GPU cells from ``path``: ``speed_rows()`` saved on a GPU machine
     ({"machine": ..., "speed": [...]}, see data/README.md). Returns a note saying where they came from."""
@@ -151,6 +168,15 @@ def main(argv: list[str]) -> None:
                "notebooks": None, "speed": None, "notes": []}
     if not args.no_notebooks:
         results["notebooks"] = bench_notebooks(args)
+        if args.only:
+            note = keep_other_rows(results["notebooks"], OUT / "results.json")
+            if note:
+                results["notes"].append(note)
+    if args.no_speed and (OUT / "results.json").exists():  # keep the last measured ratios in the table
+        previous = json.loads((OUT / "results.json").read_text(encoding="utf-8"))
+        if previous.get("speed"):
+            results["speed"] = previous["speed"]
+            results["notes"].append(f"speed ratios kept from the previous run ({previous.get('command', '?')})")
     if not args.no_speed:
         results["speed"] = speed_rows(log)
         note = fill_gpu_column(results["speed"], OUT / "gpu_speed.json")
