@@ -49,3 +49,19 @@ def test_a_run_with_its_own_gpu_keeps_its_cells(tmp_path):
     fake.write_text(json.dumps({"machine": {}, "speed": [{"part": "attention fwd+bwd", "gpu": {"ratio": 9.0}}]}))
     assert bench.fill_gpu_column(r, fake) is None
     assert r[0]["gpu"]["ratio"] == 3.0
+
+
+def test_an_only_run_keeps_the_other_notebooks_rows_and_says_from_which_run(tmp_path):
+    bench = load_bench()
+    previous = {"command": "python scripts/bench.py", "notebooks": [
+        {"notebook": "notebooks/24_01_a.ipynb", "fast_s": 1.0}, {"notebook": "notebooks/24_06_b.ipynb", "fast_s": 2.0},
+        {"notebook": "notebooks/24_09_c.ipynb", "fast_s": 3.0}]}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(previous))
+    runs = [{"notebook": "notebooks/24_06_b.ipynb", "fast_s": 9.0}]
+    note = bench.keep_other_rows(runs, path)
+    assert [r["notebook"] for r in runs] == ["notebooks/24_01_a.ipynb", "notebooks/24_06_b.ipynb",
+                                            "notebooks/24_09_c.ipynb"]
+    assert runs[1]["fast_s"] == 9.0                                  # the new measurement wins
+    assert "24_01_a" in note and "24_09_c" in note and "24_06_b" not in note
+    assert bench.keep_other_rows([], tmp_path / "missing.json") is None
