@@ -19,7 +19,7 @@ from torch import nn
 from ..data.tokenizer import Tokenizer
 from .attention import MultiHeadAttention, TransformerBlock
 from .multimodal_masks import coca_text_mask
-from .qformer import contrastive_loss, next_token_loss
+from .qformer import check_image_text, contrastive_loss, next_token_loss
 
 CAPTION_WEIGHT = 2.0
 
@@ -59,15 +59,7 @@ class CoCa(nn.Module):
         self.log_tau = nn.Parameter(torch.tensor(0.07).log())
 
     def _check(self, image: torch.Tensor | None, tokens: torch.Tensor) -> None:
-        if tokens.dim() != 2 or tokens.dtype != torch.long:
-            raise ValueError(f"expected token ids (B, T), got shape {tuple(tokens.shape)} {tokens.dtype}")
-        if tokens.size(1) > self.max_len:
-            raise ValueError(f"caption of {tokens.size(1)} tokens is longer than the context max_len {self.max_len}")
-        if image is not None:
-            if image.dim() != 3 or image.size(2) != self.image_dim:
-                raise ValueError(f"expected image tokens (B, N, {self.image_dim}), got {tuple(image.shape)}")
-            if image.size(0) != tokens.size(0):
-                raise ValueError(f"{image.size(0)} images but {tokens.size(0)} texts")
+        check_image_text(image, tokens, self.image_dim, self.max_len)
 
     def encode_text(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Unimodal half: (text outputs (B, T, d), t_con (B, embed_dim) unit-norm). The image is never seen here."""

@@ -68,15 +68,7 @@ class QFormer(nn.Module):
         self.log_tau = nn.Parameter(torch.tensor(0.07).log())
 
     def forward(self, image: torch.Tensor | None, tokens: torch.Tensor, objective: str):
-        if tokens.dim() != 2 or tokens.dtype != torch.long:
-            raise ValueError(f"expected token ids (B, T), got shape {tuple(tokens.shape)} {tokens.dtype}")
-        if tokens.size(1) > self.max_len:
-            raise ValueError(f"caption of {tokens.size(1)} tokens is longer than the context max_len {self.max_len}")
-        if image is not None:
-            if image.dim() != 3 or image.size(2) != self.image_dim:
-                raise ValueError(f"expected image features (B, N, {self.image_dim}), got {tuple(image.shape)}")
-            if image.size(0) != tokens.size(0):
-                raise ValueError(f"{image.size(0)} images but {tokens.size(0)} texts")
+        check_image_text(image, tokens, self.image_dim, self.max_len, "image features")
         B, T = tokens.shape
         pad = tokens == self.pad_id  # (B, T)
         mask = qformer_mask(objective, self.n_queries, pad)  # (B, Q + T, Q + T); checks the objective
@@ -122,6 +114,20 @@ class QFormer(nn.Module):
         return next_token_loss(self.lm_head(text_out), tokens, self.pad_id)
 
 
+def check_image_text(image: torch.Tensor | None, tokens: torch.Tensor, image_dim: int, max_len: int,
+                     what: str = "image tokens") -> None:
+    """Token ids (B, T) with T <= max_len, and (when given) image tokens (B, N, image_dim) with the same B."""
+    if tokens.dim() != 2 or tokens.dtype != torch.long:
+        raise ValueError(f"expected token ids (B, T), got shape {tuple(tokens.shape)} {tokens.dtype}")
+    if tokens.size(1) > max_len:
+        raise ValueError(f"caption of {tokens.size(1)} tokens is longer than the context max_len {max_len}")
+    if image is not None:
+        if image.dim() != 3 or image.size(2) != image_dim:
+            raise ValueError(f"expected {what} (B, N, {image_dim}), got {tuple(image.shape)}")
+        if image.size(0) != tokens.size(0):
+            raise ValueError(f"{image.size(0)} images but {tokens.size(0)} texts")
+
+
 def contrastive_loss(logits: torch.Tensor) -> torch.Tensor:
     """Symmetric InfoNCE over logits (B, B) whose diagonal holds the positive pairs."""
     if logits.dim() != 2 or logits.size(0) != logits.size(1):
@@ -152,4 +158,5 @@ def next_token_loss(logits: torch.Tensor, tokens: torch.Tensor, pad_id: int = To
                            ignore_index=pad_id)
 
 
-__all__ = ["QFORMER_OBJECTIVES", "QFormer", "QFormerLayer", "contrastive_loss", "hard_negatives", "next_token_loss"]
+__all__ = ["QFORMER_OBJECTIVES", "QFormer", "QFormerLayer", "check_image_text", "contrastive_loss", "hard_negatives",
+           "next_token_loss"]
