@@ -1,5 +1,6 @@
 """Specifications of course_utils.nn.multimodal_masks: ViLT's single-stream mask (checked against the attention of
-`transformers`' ViltModel), BLIP-2's three Q-Former masks and CoCa's text mask (checked against their equations)."""
+`transformers`' ViltModel), BLIP-2's three Q-Former masks (ITM against transformers' Blip2QFormerModel, which runs
+only that bidirectional mask; ITC and ITG against their equations) and CoCa's text mask (against its equation)."""
 import pytest
 import torch
 
@@ -24,6 +25,27 @@ def test_vilt_mask_matches_the_attention_of_transformers_vilt():
     theirs = out.attentions[0] > 0  # (B, heads, 22, 22): weights that are not exactly 0
     assert out.last_hidden_state.shape == (2, n_image + 5, 32)
     assert torch.equal(theirs, ours[:, order][:, :, order][:, None].expand_as(theirs))
+
+
+def test_qformer_itm_mask_and_cross_attention_match_transformers_blip2_qformer():
+    from transformers import Blip2QFormerConfig, Blip2QFormerModel
+
+    cfg = Blip2QFormerConfig(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
+                             encoder_hidden_size=24, cross_attention_frequency=2, vocab_size=50,
+                             use_qformer_text_input=True)
+    cfg._attn_implementation = "eager"
+    model = Blip2QFormerModel(cfg).eval()
+    Q, T = 3, PAD.size(1)
+    keep = torch.cat([torch.ones(2, Q, dtype=torch.long), (~PAD).long()], 1)  # (B, Q + T)
+    with torch.no_grad():
+        out = model(query_embeds=torch.randn(2, Q + T, 32), query_length=Q, attention_mask=keep,
+                    encoder_hidden_states=torch.randn(2, 5, 24), output_attentions=True)
+    self_attn = [a for a in out.attentions if a.shape[-1] == Q + T]
+    assert len(self_attn) == 4
+    ours = qformer_mask("itm", Q, PAD)[:, None]  # (B, 1, Q + T, Q + T)
+    assert all(torch.equal(a > 0, ours.expand_as(a)) for a in self_attn)
+    assert [layer.has_cross_attention for layer in model.encoder.layer] == [True, False, True, False]
+    assert [tuple(c.shape) for c in out.cross_attentions] == [(2, 2, Q, 5)] * 2  # only the queries read the image
 
 
 def test_qformer_itc_keeps_queries_and_text_apart():

@@ -70,3 +70,26 @@ class ConvImageTower(nn.Module):
         if min(x.shape[-2:]) < 8:
             raise ValueError(f"image size {min(x.shape[-2:])} is too small: three 2× poolings need at least 8")
         return self.proj(self.features(x).mean(dim=(2, 3)))  # (B, 4w) -> (B, output_dim)
+
+
+class FrozenGridTokens(nn.Module):
+    """A trained ``ConvImageTower`` cut before its pool, frozen, as an image encoder that gives tokens:
+    images (B, 3, H, W) -> (B, h·w, 4w + h·w), each cell's features followed by the one-hot of the cell.
+
+    After a key/value projection the one-hot is a learned position embedding: a pooled CLIP feature never needed one,
+    a caption that names a place does. No gradients; batch norm stays in eval mode whatever the mode around it."""
+
+    def __init__(self, tower: ConvImageTower):
+        super().__init__()
+        self.features = tower.features
+        self.features.eval().requires_grad_(False)
+        self.channels = tower.proj.in_features  # 4w
+
+    def train(self, mode: bool = True):  # stays frozen
+        return self
+
+    @torch.no_grad()
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        f = self.features(images).flatten(2).transpose(1, 2)  # (B, C, h, w) -> (B, h·w, C)
+        cells = torch.eye(f.size(1), device=f.device).expand(len(f), -1, -1)  # (B, h·w, h·w)
+        return torch.cat([f, cells], dim=-1)

@@ -18,6 +18,7 @@ from torch import nn
 
 from ..data.tokenizer import Tokenizer
 from .attention import MultiHeadAttention, TransformerBlock
+from .decoding import greedy_decode
 from .multimodal_masks import coca_text_mask
 from .qformer import check_image_text, contrastive_loss, next_token_loss
 
@@ -86,12 +87,26 @@ class CoCa(nn.Module):
             x = block(x, context=v_cap)  # causal self-attention, then cross-attention to the image
         return {"image_embed": v_con, "text_embed": t_con, "logits": self.lm_head(self.norm(x))}
 
-    def loss(self, image: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        """contrastive + CAPTION_WEIGHT × captioning; returns the total and both parts."""
+    def loss(self, image: torch.Tensor, tokens: torch.Tensor,
+             same: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """contrastive + CAPTION_WEIGHT × captioning; returns the total and both parts. ``same`` (B, B) bool marks
+        captions true of other images of the batch as positives too (``qformer.contrastive_loss``)."""
         out = self(image, tokens)
-        con = contrastive_loss(out["image_embed"] @ out["text_embed"].T / self.log_tau.exp())
+        con = contrastive_loss(out["image_embed"] @ out["text_embed"].T / self.log_tau.exp(), same)
         cap = next_token_loss(out["logits"], tokens, self.pad_id)
         return con + CAPTION_WEIGHT * cap, {"contrastive": con.item(), "captioning": cap.item()}
+
+
+    @torch.no_grad()
+    def similarity(self, image: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Cosines (N_img, N_txt) of v_con and t_con, each side encoded once."""
+        return self.encode_image(image)[0] @ self.encode_text(tokens)[1].T
+
+    @torch.no_grad()
+    def generate(self, image: torch.Tensor, bos_id: int, eos_id: int) -> torch.Tensor:
+        """Greedy captions (B, t) from the multimodal decoder."""
+        return greedy_decode(lambda t: self(image, t)["logits"], len(image), bos_id=bos_id, eos_id=eos_id,
+                             pad_id=self.pad_id, max_len=self.max_len, device=image.device)
 
 
 __all__ = ["CAPTION_WEIGHT", "AttentionalPooler", "CoCa"]

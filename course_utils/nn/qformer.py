@@ -21,6 +21,8 @@ from torch import nn
 
 from ..data.tokenizer import Tokenizer
 from .attention import MLP, MultiHeadAttention
+from .clip_loss import soft_cross_entropy
+from .decoding import greedy_decode
 from .multimodal_masks import QFORMER_OBJECTIVES, qformer_mask
 
 
@@ -78,6 +80,30 @@ class QFormer(nn.Module):
         x = self.norm(x)
         return x[:, :self.n_queries], x[:, self.n_queries:]  # (B, Q, dim), (B, T, dim)
 
+    # --- ITC's two halves, one modality each (retrieval encodes each side once) -------------------------------------
+
+    def encode_image(self, image: torch.Tensor) -> torch.Tensor:
+        """The query outputs under the ITC mask (B, Q, dim): queries see only queries and the image, so the text
+        can be left out; equal to ``forward(image, tokens, "itc")[0]`` for any tokens."""
+        if image.dim() != 3 or image.size(2) != self.image_dim:
+            raise ValueError(f"expected image features (B, N, {self.image_dim}), got {tuple(image.shape)}")
+        x = self.queries.expand(len(image), -1, -1)
+        mask = torch.ones(len(image), self.n_queries, self.n_queries, dtype=torch.bool, device=image.device)
+        for layer in self.layers:
+            x = layer(x, self.n_queries, mask, image)
+        return self.norm(x)
+
+    def encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The text outputs under the ITC mask (B, T, dim), without queries or image; equal to
+        ``forward(image, tokens, "itc")[1]``."""
+        check_image_text(None, tokens, self.image_dim, self.max_len)
+        T = tokens.size(1)
+        mask = (tokens != self.pad_id)[:, None, :].expand(-1, T, -1)  # (B, T, T): no one sees padding
+        x = self.token_embed(tokens) + self.token_pos[:, :T]
+        for layer in self.layers:
+            x = layer(x, 0, mask, None)
+        return self.norm(x)
+
     # --- the three objectives ---------------------------------------------------------------------------------------
 
     def itc_similarity(self, query_out: torch.Tensor, text_out: torch.Tensor) -> torch.Tensor:
@@ -87,11 +113,13 @@ class QFormer(nn.Module):
         zt = F.normalize(self.text_proj(text_out[:, 0]), dim=-1)  # (B, e)
         return torch.einsum("iqe,je->ijq", zq, zt).amax(dim=-1)  # (B, B): max over queries
 
-    def itc_loss(self, image: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Symmetric InfoNCE over s / τ; returns (loss, s). Image i and text i are the positive pairs."""
+    def itc_loss(self, image: torch.Tensor, tokens: torch.Tensor,
+                 same: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Symmetric InfoNCE over s / τ; returns (loss, s). Image i and text i are the positive pairs, and with
+        ``same`` (B, B) bool every pair it marks (a caption true of another image in the batch)."""
         query_out, text_out = self(image, tokens, "itc")
         s = self.itc_similarity(query_out, text_out)  # (B, B)
-        return contrastive_loss(s / self.log_tau.exp()), s
+        return contrastive_loss(s / self.log_tau.exp(), same), s
 
     def itm_logits(self, image: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """(B, 2) match logits: the 2-way head on every query output, averaged over the queries."""
@@ -99,10 +127,10 @@ class QFormer(nn.Module):
         return self.itm_head(query_out).mean(dim=1)
 
     def itm_loss(self, image: torch.Tensor, tokens: torch.Tensor, s: torch.Tensor,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
+                 generator: torch.Generator | None = None, same: torch.Tensor | None = None) -> torch.Tensor:
         """Cross-entropy on B true pairs, B hard negative texts (one per image) and B hard negative images (one per
-        text), the negatives drawn from softmax(s) over the wrong partners."""
-        neg_text, neg_image = hard_negatives(s, generator)
+        text), the negatives drawn from softmax(s) over the wrong partners (never a pair ``same`` marks)."""
+        neg_text, neg_image = hard_negatives(s, generator, same)
         images = torch.cat([image, image, image[neg_image]])
         texts = torch.cat([tokens, tokens[neg_text], tokens])
         labels = torch.cat([torch.ones(len(image)), torch.zeros(2 * len(image))]).long().to(image.device)
@@ -112,6 +140,30 @@ class QFormer(nn.Module):
         """Next-word cross-entropy of the text (causal, sees every query), padding ignored."""
         _, text_out = self(image, tokens, "itg")
         return next_token_loss(self.lm_head(text_out), tokens, self.pad_id)
+
+    def stage1_loss(self, image: torch.Tensor, tokens: torch.Tensor, generator: torch.Generator | None = None,
+                    same: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """BLIP-2's first stage: ITC + ITM (hard negatives from ITC's similarities) + ITG, equal weights; ``same``
+        (B, B) marks captions true of other images of the batch (ITC positives, never ITM negatives)."""
+        itc, s = self.itc_loss(image, tokens, same)
+        itm = self.itm_loss(image, tokens, s, generator, same)
+        itg = self.itg_loss(image, tokens)
+        return itc + itm + itg, {"itc": itc.item(), "itm": itm.item(), "itg": itg.item()}
+
+    # --- using the trained model -------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def similarity(self, image: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """ITC similarities (N_img, N_txt) with each side encoded once (retrieval as a dual encoder)."""
+        zq = F.normalize(self.image_proj(self.encode_image(image)), dim=-1)  # (N_img, Q, e)
+        zt = F.normalize(self.text_proj(self.encode_text(tokens)[:, 0]), dim=-1)  # (N_txt, e)
+        return torch.einsum("iqe,je->ijq", zq, zt).amax(dim=-1)
+
+    @torch.no_grad()
+    def generate(self, image: torch.Tensor, bos_id: int, eos_id: int) -> torch.Tensor:
+        """Greedy captions (B, t) under the ITG mask."""
+        return greedy_decode(lambda t: self.lm_head(self(image, t, "itg")[1]), len(image), bos_id=bos_id,
+                             eos_id=eos_id, pad_id=self.pad_id, max_len=self.max_len, device=image.device)
 
 
 def check_image_text(image: torch.Tensor | None, tokens: torch.Tensor, image_dim: int, max_len: int,
@@ -128,22 +180,36 @@ def check_image_text(image: torch.Tensor | None, tokens: torch.Tensor, image_dim
             raise ValueError(f"{image.size(0)} images but {tokens.size(0)} texts")
 
 
-def contrastive_loss(logits: torch.Tensor) -> torch.Tensor:
-    """Symmetric InfoNCE over logits (B, B) whose diagonal holds the positive pairs."""
+def contrastive_loss(logits: torch.Tensor, same: torch.Tensor | None = None) -> torch.Tensor:
+    """Symmetric InfoNCE over logits (B, B) whose diagonal holds the positive pairs; with ``same`` (B, B) bool the
+    target of each row spreads evenly over every pair it marks (24.4's multi-positive remedy)."""
     if logits.dim() != 2 or logits.size(0) != logits.size(1):
         raise ValueError(f"expected square logits (B, B), got {tuple(logits.shape)}")
-    target = torch.arange(len(logits), device=logits.device)
-    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+    if same is None:
+        target = torch.arange(len(logits), device=logits.device)
+        return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+    if same.shape != logits.shape or not bool(same.diagonal().all()):
+        raise ValueError(f"same must be a {tuple(logits.shape)} bool matrix with a True diagonal")
+    same = same.to(logits.device)
+    return (soft_cross_entropy(logits, same) + soft_cross_entropy(logits.T, same.T)) / 2
 
 
-def hard_negatives(s: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def hard_negatives(s: torch.Tensor, generator: torch.Generator | None = None,
+                   same: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """For each image i a wrong text j ~ softmax_j(s[i, j]), j ≠ i; for each text j a wrong image
-    i ~ softmax_i(s[i, j]), i ≠ j. Returns (text index per image, image index per text), each (B,). Needs B ≥ 2."""
+    i ~ softmax_i(s[i, j]), i ≠ j. Returns (text index per image, image index per text), each (B,). Needs B ≥ 2.
+    ``same`` (B, B) bool marks further pairs that are true (never drawn as negatives, unless a row has nothing
+    else)."""
     if s.dim() != 2 or s.size(0) != s.size(1) or s.size(0) < 2:
         raise ValueError(f"hard negatives need square similarities (B, B) with B >= 2, got {tuple(s.shape)}")
     off = ~torch.eye(len(s), dtype=torch.bool, device=s.device)
-    w_text = s.detach().float().masked_fill(~off, float("-inf")).softmax(dim=1)  # (B, B), rows: images
-    w_image = s.detach().float().masked_fill(~off, float("-inf")).softmax(dim=0)  # columns: texts
+    rows = cols = off
+    if same is not None:
+        wrong = off & ~same.to(s.device)
+        rows = torch.where(wrong.any(1, keepdim=True), wrong, off)  # an image with no false text keeps them all
+        cols = torch.where(wrong.any(0, keepdim=True), wrong, off)
+    w_text = s.detach().float().masked_fill(~rows, float("-inf")).softmax(dim=1)  # (B, B), rows: images
+    w_image = s.detach().float().masked_fill(~cols, float("-inf")).softmax(dim=0)  # columns: texts
     neg_text = torch.multinomial(w_text.cpu(), 1, generator=generator).squeeze(1)
     neg_image = torch.multinomial(w_image.T.cpu(), 1, generator=generator).squeeze(1)
     return neg_text.to(s.device), neg_image.to(s.device)

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.caption_pairs import itm_pairs
 from ..data.tokenizer import N_SPECIAL, Tokenizer
 from .attention import TransformerBlock
 from .multimodal_masks import vilt_mask
@@ -75,20 +76,22 @@ class ViLT(nn.Module):
         """(B, T, vocab): a prediction of every word from the image and the rest of the text."""
         return self.mlm_head(self(image, tokens)[0][:, self.n_image:])
 
+    def match_score(self, image: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """(B,): the log-odds that text b describes image b (ITM logit "match" minus "no match")."""
+        logits = self.itm_logits(image, tokens)
+        return logits[:, 1] - logits[:, 0]
 
-def itm_pairs(images: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Image–text matching data: the image of a random half of the pairs is replaced by another pair's image
-    (never its own). Returns (images (B, ...), labels (B,) with 1 = the pair matches). Needs B ≥ 2."""
-    B = len(images)
-    if B < 2:
-        raise ValueError(f"image-text matching needs at least 2 pairs to swap images, got {B}")
-    swap = torch.randperm(B, generator=generator)[: B // 2]
-    other = (swap + torch.randint(1, B, (len(swap),), generator=generator)) % B  # any index but its own
-    out = images.clone()
-    out[swap] = images[other]
-    labels = torch.ones(B, dtype=torch.long)
-    labels[swap] = 0
-    return out, labels.to(images.device)
+    @torch.no_grad()
+    def pair_scores(self, images: torch.Tensor, tokens: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+        """Retrieval with a single-stream model: one forward pass per (image, text) pair, (N_img, N_txt) log-odds."""
+        was_training = self.training
+        self.eval()
+        ii, tt = torch.meshgrid(torch.arange(len(images)), torch.arange(len(tokens)), indexing="ij")
+        ii, tt = ii.reshape(-1), tt.reshape(-1)
+        out = [self.match_score(images[ii[k:k + batch_size]], tokens[tt[k:k + batch_size]])
+               for k in range(0, len(ii), batch_size)]
+        self.train(was_training)
+        return torch.cat(out).reshape(len(images), len(tokens))
 
 
 def mask_words(tokens: torch.Tensor, tokenizer: Tokenizer, p: float = 0.15,
@@ -114,4 +117,30 @@ def mlm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
 
 
-__all__ = ["IMAGE_TYPE", "TEXT_TYPE", "ViLT", "itm_pairs", "mask_words", "mlm_loss"]
+def pretraining_loss(model: ViLT, batch: dict, tokenizer: Tokenizer,
+                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
+    """ITM on half-swapped pairs (labels from ``batch["truth"]``) + MLM on the true pairs; returns (sum, parts)."""
+    images, labels = itm_pairs(batch["images"], generator, truth=batch["truth"])
+    itm = F.cross_entropy(model.itm_logits(images, batch["tokens"]), labels)
+    masked, targets = mask_words(batch["tokens"], tokenizer, generator=generator)
+    mlm = mlm_loss(model.mlm_logits(batch["images"], masked), targets)
+    return itm + mlm, {"itm": itm.item(), "mlm": mlm.item()}
+
+
+def retrieval_loss(model: ViLT, batch: dict, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
+    """Fine-tuning for retrieval (ITM with sampled negatives, as ViLT fine-tunes retrieval): each image with its true
+    caption (1), with its one-attribute-wrong caption ``batch["neg_tokens"]`` (0), and half-swapped images."""
+    n = len(batch["images"])
+    swapped, swap_labels = itm_pairs(batch["images"], generator, truth=batch["truth"])
+    images = torch.cat([batch["images"], batch["images"], swapped])
+    width = max(batch["tokens"].size(1), batch["neg_tokens"].size(1))
+    tokens = torch.cat([F.pad(t, (0, width - t.size(1)), value=model.pad_id)
+                        for t in (batch["tokens"], batch["neg_tokens"], batch["tokens"])])
+    labels = torch.cat([torch.ones(n, dtype=torch.long), torch.zeros(n, dtype=torch.long), swap_labels.cpu()])
+    logits = model.itm_logits(images, tokens)
+    labels = labels.to(logits.device)
+    return F.cross_entropy(logits, labels), {"acc": (logits.argmax(1) == labels).float().mean().item()}
+
+
+__all__ = ["IMAGE_TYPE", "TEXT_TYPE", "ViLT", "itm_pairs", "mask_words", "mlm_loss", "pretraining_loss",
+           "retrieval_loss"]

@@ -7,7 +7,7 @@ Features come from ``course_utils.train.predict`` (eval mode, no gradients, batc
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -16,6 +16,7 @@ import torch
 from .. import data as W
 from .. import metrics, settings
 from ..data import clip_batches as B
+from ..data.caption_pairs import RetrievalSet, retrieval_set  # noqa: F401  (24.4 uses them from here)
 from ..data.language import REGION_EN, REGION_ZH
 from ..nn.clip import CLIP
 from ..nn.zero_shot import build_zero_shot_classifier, zero_shot_predict
@@ -99,39 +100,6 @@ def binding_probe(model: CLIP, seed: int, n_train: int = 60, n_test: int = 50) -
 
 
 # ----------------------------------------------------------------------------- retrieval
-
-
-@dataclass
-class RetrievalSet:
-    """Image-caption pairs of unseen scenes; ``relevant[i, j]`` = caption j is true of image i (any language)."""
-
-    images: torch.Tensor  # (N, 3, 32, 32)
-    captions: list[str]
-    langs: list[str]
-    relevant: torch.Tensor  # (N, N) bool
-    scenes: list
-
-
-@lru_cache(maxsize=4)
-def _retrieval_set(n: int, seed: int, split: str, langs: tuple[str, ...]) -> RetrievalSet:
-    scenes = W.sample_split_scenes(n, seed, split, n_objects=1)
-    rng = np.random.default_rng(seed)
-    langs_of = [langs[int(k)] for k in rng.integers(len(langs), size=n)]
-    captions = [W.caption(s, lg, rng) for s, lg in zip(scenes, langs_of)]
-    images = W.render_batch(scenes, B.IMAGE_SIZE).rgb
-    return RetrievalSet(images, captions, langs_of, B.full_caption_truth(scenes, captions), scenes)
-
-
-def retrieval_set(n: int, seed: int, split: str = "test", langs: tuple[str, ...] = B.LANGS) -> RetrievalSet:
-    """n single-object scenes of a split with one random caption each (random template and language), a copy.
-
-    A caption counts as describing an image when it is true of it (``full_caption_truth``): exact-pair recall
-    would count the many other true captions as misses."""
-    if n < 2:
-        raise ValueError(f"a retrieval set needs at least 2 pairs, got n={n}")
-    rs = _retrieval_set(int(n), int(seed), split, tuple(langs))
-    return replace(rs, images=rs.images.clone(), captions=list(rs.captions), langs=list(rs.langs),
-                   relevant=rs.relevant.clone(), scenes=list(rs.scenes))
 
 
 def retrieval(model: CLIP, rs: RetrievalSet, ks=(1, 5, 10)) -> dict[str, float]:
