@@ -20,6 +20,7 @@ from .. import metrics, pretrained, settings
 from ..data import clip_batches as B
 from ..nn.clip import CLIP, CLIPConfig
 from ..nn.clip_loss import clip_loss, multi_positive_clip_loss, negclip_loss
+from ..nn.cnn import FrozenGridTokens
 from ..nn.text import TextConfig
 from ..nn.vit import ViTConfig
 from ..nn.zero_shot import build_zero_shot_classifier, zero_shot_logits
@@ -75,6 +76,12 @@ def build(fast: bool = False, seed: int = SEED, image_tower: str = "conv") -> CL
 def build_live(seed: int, fast: bool = False, image_tower: str = "conv") -> CLIP:
     """A fresh live model (``live_config``) whose initial weights come from ``seed``."""
     return settings.seeded(lambda: CLIP(live_config(fast, image_tower)), seed)
+
+
+def frozen_grid_encoder() -> FrozenGridTokens:
+    """The shipped model's image tower cut before its pool, frozen: images (B, 3, 32, 32) -> 16 tokens of width
+    128 + 16 (the frozen image encoder of notebook 24.8's Q-Former and CoCa)."""
+    return FrozenGridTokens(pretrained.get(NAME, verbose=False).visual)
 
 
 # ----------------------------------------------------------------------------- the loss of one batch
@@ -164,5 +171,5 @@ pretrained.register(
                 "negatives, attribute captions, gray color augmentation)",
 )
 
-__all__ = ["NAME", "batch_loss", "build", "build_live", "config", "evaluate_zero_shot", "live_config",
-           "loss_from_features", "train", "train_clip"]
+__all__ = ["NAME", "batch_loss", "build", "build_live", "config", "evaluate_zero_shot", "frozen_grid_encoder",
+           "live_config", "loss_from_features", "train", "train_clip"]
