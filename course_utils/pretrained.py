@@ -40,6 +40,20 @@ def register(name: str, build, train, description: str = "") -> Recipe:
     return recipe
 
 
+def progress_eval(name: str, scores: Callable[[torch.nn.Module], dict], quiet: bool = False):
+    """An ``eval_fn`` for ``train.fit`` in a recipe: returns ``scores(model)`` and prints them with the minutes since
+    this call ("[name] metric value, … after 3.2 min") unless ``quiet``."""
+    start = time.perf_counter()
+
+    def eval_fn(model: torch.nn.Module) -> dict:
+        s = scores(model)
+        if not quiet:
+            print(f"[{name}] " + ", ".join(f"{k} {v:.4f}" for k, v in s.items())
+                  + f" after {(time.perf_counter() - start) / 60:.1f} min", flush=True)
+        return s
+    return eval_fn
+
+
 def recipes() -> dict[str, Recipe]:
     from . import recipes as _all  # noqa: F401  (importing registers every recipe)
 

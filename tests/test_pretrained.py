@@ -64,3 +64,11 @@ def test_unknown_name_lists_known_recipes(toy_recipe):
 def test_no_training_when_forbidden(tmp_path, toy_recipe):
     with pytest.raises(FileNotFoundError, match="missing"):
         pretrained.get("toy_linear", directory=tmp_path, train=False)
+
+
+def test_progress_eval_returns_the_scores_and_prints_them_unless_quiet(capsys):
+    eval_fn = pretrained.progress_eval("toy", lambda m: {"acc": 0.5})
+    assert eval_fn(None) == {"acc": 0.5}
+    assert capsys.readouterr().out.startswith("[toy] acc 0.5000 after ")
+    assert pretrained.progress_eval("toy", lambda m: {"acc": 1.0}, quiet=True)(None) == {"acc": 1.0}
+    assert capsys.readouterr().out == ""

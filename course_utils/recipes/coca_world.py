@@ -20,7 +20,7 @@ from ..data import clip_batches as B
 from ..nn.coca import CoCa
 from ..train import fit
 from .clip_world import frozen_grid_encoder
-from .qformer_world import IMAGE_DIM, captions, retrieval_scores
+from .qformer_world import IMAGE_DIM, dual_encoder_scores
 
 NAME = "coca_world"
 FULL_STEPS = 1500
@@ -31,7 +31,6 @@ WEIGHT_DECAY = 0.05
 CAPTION_QUERIES = 16
 SEED = 0
 STREAM_SEED = 240_802
-TEST_SEED = 24_08
 TEST_PAIRS = 1000
 
 
@@ -42,13 +41,7 @@ def build() -> CoCa:
 
 def scores(model: CoCa, encoder, fast: bool = False) -> dict:
     """R@1 both ways on TEST_PAIRS held-out pairs and caption accuracy."""
-    model.eval()
-    n = 100 if fast else TEST_PAIRS
-    rs = P.retrieval_set(n, TEST_SEED)
-    out = retrieval_scores(model.similarity(encoder(rs.images), B.tokenizer().batch(rs.captions)), rs)
-    cs = P.pairs(np.random.default_rng(TEST_SEED), n // 2, "test")
-    out["caption_acc"] = P.caption_accuracy(captions(model, encoder(cs["images"])), cs["scenes"])
-    return out
+    return dual_encoder_scores(model, encoder, 100 if fast else TEST_PAIRS)
 
 
 def train(model: CoCa, fast: bool) -> dict:
@@ -56,18 +49,11 @@ def train(model: CoCa, fast: bool) -> dict:
     encoder = frozen_grid_encoder()
     steps = FAST_STEPS if fast else FULL_STEPS
     rng = np.random.default_rng(STREAM_SEED)
-
-    def eval_fn(m) -> dict:
-        s = scores(m, encoder, fast)
-        if not fast:
-            print(f"[{NAME}] " + ", ".join(f"{k} {v:.4f}" for k, v in s.items())
-                  + f" after {(time.perf_counter() - start) / 60:.1f} min", flush=True)
-        return s
-
     fit(model, lambda step: P.pairs(rng, BATCH_SIZE),
         lambda m, b: m.loss(encoder(b["images"]), b["tokens"], b["truth"]), steps=steps, lr=LR,
-        weight_decay=WEIGHT_DECAY, warmup=max(1, steps // 20), eval_fn=eval_fn, eval_every=max(1, steps // 5),
-        desc=NAME, plot=False, progress=False)
+        weight_decay=WEIGHT_DECAY, warmup=max(1, steps // 20),
+        eval_fn=pretrained.progress_eval(NAME, lambda m: scores(m, encoder, fast), quiet=fast),
+        eval_every=max(1, steps // 5), desc=NAME, plot=False, progress=False)
     return {**scores(model, encoder, fast), "steps": steps, "train_minutes": (time.perf_counter() - start) / 60}
 
 

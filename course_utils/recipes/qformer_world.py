@@ -56,18 +56,23 @@ def captions(model, feats: torch.Tensor) -> list[str]:
     return tok.decode_batch(model.generate(feats, tok.bos_id, tok.eos_id))
 
 
-def scores(model: QFormer, encoder, fast: bool = False) -> dict:
-    """R@1 both ways on TEST_PAIRS held-out pairs, ITM accuracy on held-out pairs, caption accuracy."""
+def dual_encoder_scores(model, encoder, n: int) -> dict:
+    """A Q-Former's or CoCa's R@1 both ways on n held-out pairs and caption accuracy on n // 2 held-out scenes."""
     model.eval()
-    n = 100 if fast else TEST_PAIRS
     rs = P.retrieval_set(n, TEST_SEED)
     out = retrieval_scores(model.similarity(encoder(rs.images), B.tokenizer().batch(rs.captions)), rs)
-    s = P.itm_set(n, TEST_SEED)
-    logits = predict(model, s["images"], s["tokens"], fn=lambda i, t: model.itm_logits(encoder(i), t))
-    out["itm_acc"] = metrics.accuracy(logits, s["labels"])
     cs = P.pairs(np.random.default_rng(TEST_SEED), n // 2, "test")
     out["caption_acc"] = P.caption_accuracy(captions(model, encoder(cs["images"])), cs["scenes"])
     return out
+
+
+def scores(model: QFormer, encoder, fast: bool = False) -> dict:
+    """R@1 both ways on TEST_PAIRS held-out pairs, ITM accuracy on held-out pairs, caption accuracy."""
+    n = 100 if fast else TEST_PAIRS
+    out = dual_encoder_scores(model, encoder, n)
+    s = P.itm_set(n, TEST_SEED)
+    logits = predict(model, s["images"], s["tokens"], fn=lambda i, t: model.itm_logits(encoder(i), t))
+    return {**out, "itm_acc": metrics.accuracy(logits, s["labels"])}
 
 
 def train(model: QFormer, fast: bool) -> dict:
@@ -75,18 +80,11 @@ def train(model: QFormer, fast: bool) -> dict:
     encoder = frozen_grid_encoder()
     steps = FAST_STEPS if fast else FULL_STEPS
     rng, gen = np.random.default_rng(STREAM_SEED), torch.Generator().manual_seed(STREAM_SEED)
-
-    def eval_fn(m) -> dict:
-        s = scores(m, encoder, fast)
-        if not fast:
-            print(f"[{NAME}] " + ", ".join(f"{k} {v:.4f}" for k, v in s.items())
-                  + f" after {(time.perf_counter() - start) / 60:.1f} min", flush=True)
-        return s
-
     fit(model, lambda step: P.pairs(rng, BATCH_SIZE),
         lambda m, b: m.stage1_loss(encoder(b["images"]), b["tokens"], gen, b["truth"]), steps=steps, lr=LR,
-        weight_decay=WEIGHT_DECAY, warmup=max(1, steps // 20), eval_fn=eval_fn, eval_every=max(1, steps // 5),
-        desc=NAME, plot=False, progress=False)
+        weight_decay=WEIGHT_DECAY, warmup=max(1, steps // 20),
+        eval_fn=pretrained.progress_eval(NAME, lambda m: scores(m, encoder, fast), quiet=fast),
+        eval_every=max(1, steps // 5), desc=NAME, plot=False, progress=False)
     return {**scores(model, encoder, fast), "steps": steps, "train_minutes": (time.perf_counter() - start) / 60}
 
 
@@ -96,4 +94,5 @@ pretrained.register(
                 f"grid tokens; ITC + ITM + ITG, {FULL_STEPS} steps of {BATCH_SIZE} pairs",
 )
 
-__all__ = ["IMAGE_DIM", "NAME", "build", "captions", "retrieval_scores", "scores", "train"]
+__all__ = ["IMAGE_DIM", "NAME", "build", "captions", "dual_encoder_scores", "retrieval_scores", "scores",
+           "train"]

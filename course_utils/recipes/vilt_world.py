@@ -62,13 +62,7 @@ def train(model: ViLT, fast: bool) -> dict:
     rng, gen, tok = np.random.default_rng(STREAM_SEED), torch.Generator().manual_seed(STREAM_SEED), B.tokenizer()
 
     def report(stage):
-        def eval_fn(m) -> dict:
-            s = scores(m, fast)
-            if not fast:
-                print(f"[{NAME} {stage}] " + ", ".join(f"{k} {v:.4f}" for k, v in s.items())
-                      + f" after {(time.perf_counter() - start) / 60:.1f} min", flush=True)
-            return s
-        return eval_fn
+        return pretrained.progress_eval(f"{NAME} {stage}", lambda m: scores(m, fast), quiet=fast)
 
     fit(model, lambda step: P.pairs(rng, BATCH_SIZE), lambda m, b: pretraining_loss(m, b, tok, gen), steps=pre, lr=LR,
         weight_decay=WEIGHT_DECAY, warmup=max(1, pre // 20), eval_fn=report("pre-training"),
