@@ -60,6 +60,11 @@ def relation(a: Obj, b: Obj) -> str:
     return "above" if dy < 0 else "below"
 
 
+def names_a_place(caption: str) -> bool:
+    """Whether a caption names one of the 3×3 regions ("at the top left", "左上角", …)."""
+    return any(r in caption for r in REGION_EN + REGION_ZH)
+
+
 def region(obj: Obj) -> int:
     """Index of the 3x3 grid cell holding the object's centre (0 = top left, 8 = bottom right)."""
     col = min(int(obj.x * 3), 2)

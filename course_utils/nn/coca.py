@@ -96,7 +96,6 @@ class CoCa(nn.Module):
         cap = next_token_loss(out["logits"], tokens, self.pad_id)
         return con + CAPTION_WEIGHT * cap, {"contrastive": con.item(), "captioning": cap.item()}
 
-
     @torch.no_grad()
     def similarity(self, image: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """Cosines (N_img, N_txt) of v_con and t_con, each side encoded once."""

@@ -155,9 +155,7 @@ class QFormer(nn.Module):
     @torch.no_grad()
     def similarity(self, image: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """ITC similarities (N_img, N_txt) with each side encoded once (retrieval as a dual encoder)."""
-        zq = F.normalize(self.image_proj(self.encode_image(image)), dim=-1)  # (N_img, Q, e)
-        zt = F.normalize(self.text_proj(self.encode_text(tokens)[:, 0]), dim=-1)  # (N_txt, e)
-        return torch.einsum("iqe,je->ijq", zq, zt).amax(dim=-1)
+        return self.itc_similarity(self.encode_image(image), self.encode_text(tokens))
 
     @torch.no_grad()
     def generate(self, image: torch.Tensor, bos_id: int, eos_id: int) -> torch.Tensor:

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.caption_pairs import itm_pairs
+from ..data.clip_batches import pad_cat
 from ..data.tokenizer import N_SPECIAL, Tokenizer
 from .attention import TransformerBlock
 from .multimodal_masks import vilt_mask
@@ -133,9 +134,7 @@ def retrieval_loss(model: ViLT, batch: dict, generator: torch.Generator | None =
     n = len(batch["images"])
     swapped, swap_labels = itm_pairs(batch["images"], generator, truth=batch["truth"])
     images = torch.cat([batch["images"], batch["images"], swapped])
-    width = max(batch["tokens"].size(1), batch["neg_tokens"].size(1))
-    tokens = torch.cat([F.pad(t, (0, width - t.size(1)), value=model.pad_id)
-                        for t in (batch["tokens"], batch["neg_tokens"], batch["tokens"])])
+    tokens = pad_cat(pad_cat(batch["tokens"], batch["neg_tokens"], model.pad_id), batch["tokens"], model.pad_id)
     labels = torch.cat([torch.ones(n, dtype=torch.long), torch.zeros(n, dtype=torch.long), swap_labels.cpu()])
     logits = model.itm_logits(images, tokens)
     labels = labels.to(logits.device)

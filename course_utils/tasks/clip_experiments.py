@@ -17,7 +17,7 @@ from .. import data as W
 from .. import metrics, settings
 from ..data import clip_batches as B
 from ..data.caption_pairs import RetrievalSet, retrieval_set  # noqa: F401  (24.4 uses them from here)
-from ..data.language import REGION_EN, REGION_ZH
+from ..data.language import names_a_place  # noqa: F401  (24.4 uses it from here)
 from ..nn.clip import CLIP
 from ..nn.zero_shot import build_zero_shot_classifier, zero_shot_predict
 from ..report import Spread
@@ -109,11 +109,6 @@ def retrieval(model: CLIP, rs: RetrievalSet, ks=(1, 5, 10)) -> dict[str, float]:
     out.update({f"t2i {k}": v for k, v in metrics.recall_at_k(sim.T, rs.relevant.T, ks).items()})
     out["i2t exact R@1"] = metrics.recall_at_k(sim, torch.eye(len(sim), dtype=torch.bool), (1,))["R@1"]
     return out
-
-
-def names_a_place(caption: str) -> bool:
-    """Whether a caption names one of the 3×3 regions ("at the top left", "左上角", …)."""
-    return any(region in caption for region in REGION_EN + REGION_ZH)
 
 
 def text_to_image_by_place(model: CLIP, rs: RetrievalSet) -> dict[str, float]:
