@@ -187,3 +187,16 @@ def test_bad_input_is_refused(batch):
         model(torch.rand(3, 3, 24, 24), tokens, lang)
     with pytest.raises(ValueError, match="longer than max_len"):
         model(images, torch.ones(3, 11, dtype=torch.long), lang)
+
+
+def test_without_attention_the_lstm_reads_the_mean_of_the_cells(batch):
+    torch.manual_seed(0)
+    cfg = CaptionerConfig(V, width=8, dim=32, embed_dim=16, attn_dim=16, max_len=10, dropout=0.0, attention=False)
+    model = Captioner(cfg).eval()
+    images, tokens, lang = batch
+    _, alpha = model(images, tokens, lang)
+    assert torch.allclose(alpha, torch.full_like(alpha, 1 / 16))
+    a = model.encoder(images)
+    shuffled = model.decoder.start(a[:, torch.randperm(16)], lang)  # the cells' order no longer matters
+    ref = model.decoder.step(tokens[:, 0], model.decoder.start(a, lang), first=True)[0]
+    assert torch.allclose(model.decoder.step(tokens[:, 0], shuffled, first=True)[0], ref, atol=1e-5)

@@ -43,6 +43,7 @@ class CaptionerConfig:
     max_len: int = 48  # tokens with <bos> and <eos>
     dropout: float = 0.1
     ds_lambda: float = 0.1  # weight of the doubly stochastic regulariser (LSTM)
+    attention: bool = True  # False: the LSTM reads the mean of the cells at every step (one context vector)
 
     def __post_init__(self):
         if self.decoder not in DECODERS:
@@ -53,14 +54,17 @@ class CaptionerConfig:
 
 class GridEncoder(nn.Module):
     """Three stages of [conv3×3-BN-ReLU, max-pool 2] (the CLIP tower of 24.4 without its pool) and a 1×1 conv:
-    (B, 3, 32, 32) -> a (B, 16, 4w), one feature per 8×8 cell, plus a learned embedding of the cell so that a
-    caption can say where an object is."""
+    (B, 3, 32, 32) -> a (B, 16, 4w), one feature per 8×8 cell, plus a learned embedding of the cell.
+
+    A caption names places ("at the top left"), and the 3×3 regions' borders fall inside the 8×8 cells, so the
+    first convolution also reads each pixel's coordinates x, y ∈ [−1, 1] as two extra channels (CoordConv, Liu et al.
+    2018): after the poolings a cell's features still say where in the cell its object lies."""
 
     def __init__(self, width: int = 32, grid: int = 4):
         super().__init__()
         w = width
         self.features = nn.Sequential(
-            conv_bn_relu(3, w), nn.MaxPool2d(2),  # (B, w, 16, 16)
+            conv_bn_relu(3 + 2, w), nn.MaxPool2d(2),  # (B, w, 16, 16); + 2: the coordinates
             conv_bn_relu(w, 2 * w), nn.MaxPool2d(2),  # (B, 2w, 8, 8)
             conv_bn_relu(2 * w, 4 * w), nn.MaxPool2d(2),  # (B, 4w, 4, 4)
             nn.Conv2d(4 * w, 4 * w, 1),  # (B, 4w, 4, 4): mixes the channels of each cell
@@ -71,7 +75,11 @@ class GridEncoder(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if images.dim() != 4 or images.size(1) != 3:
             raise ValueError(f"expected images (B, 3, H, W), got shape {tuple(images.shape)}")
-        f = self.features(images)  # (B, D, h, w)
+        B, _, H, W = images.shape
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, H, device=images.device),
+                                torch.linspace(-1, 1, W, device=images.device), indexing="ij")  # (H, W) each
+        coords = torch.stack([xs, ys]).expand(B, -1, -1, -1)  # (B, 2, H, W)
+        f = self.features(torch.cat([images, coords], 1))  # (B, D, h, w)
         if f.shape[-2:] != (self.grid, self.grid):
             raise ValueError(f"images of size {tuple(images.shape[-2:])} give a {tuple(f.shape[-2:])} grid, "
                              f"expected {self.grid}×{self.grid} (32×32 images)")
@@ -109,6 +117,7 @@ class LSTMAttentionDecoder(nn.Module):
         self.L_h, self.L_z = nn.Linear(H, E), nn.Linear(D, E)  # the deep output layer
         self.drop = nn.Dropout(cfg.dropout)
         self.W_o = nn.Linear(E, cfg.vocab_size)
+        self.use_attention = cfg.attention
 
     def start(self, a: torch.Tensor, lang: torch.Tensor) -> dict:
         """The state before the first word: h_0, c_0 = f(mean_i a_i), the image features and W_a a."""
@@ -121,7 +130,11 @@ class LSTMAttentionDecoder(nn.Module):
         e = self.embed(word)  # (B, E)
         if first:
             e = e + self.lang(state["lang"])  # <bos> + the language
-        z, alpha = self.attention(state["a"], state["a_proj"], state["h"])  # (B, D), (B, L)
+        if self.use_attention:
+            z, alpha = self.attention(state["a"], state["a_proj"], state["h"])  # (B, D), (B, L)
+        else:  # Show and Tell's single context vector: every cell weighted 1 / L at every step
+            alpha = torch.full(state["a"].shape[:2], 1 / state["a"].size(1), device=e.device)  # (B, L)
+            z = state["a"].mean(1)  # (B, D)
         z = torch.sigmoid(self.f_beta(state["h"])) * z  # β_t z_t
         h, c = self.cell(torch.cat([e, z], -1), (state["h"], state["c"]))  # (B, H) each
         logits = self.W_o(self.drop(e + self.L_h(h) + self.L_z(z)))  # (B, V)
