@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 JOBS   ?= 2
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: setup lab test test-unit test-notebooks test-browser browser-deps execute reproduce bench clean
+.PHONY: setup lab test test-unit test-notebooks test-browser browser-deps java-deps execute reproduce bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,12 +23,22 @@ lab: setup
 # Unit tests and reference checks, then every notebook under nbval in fast mode, then the browser runs.
 test: setup test-unit test-notebooks test-browser
 
-test-unit: setup
+test-unit: setup java-deps
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -m "not browser" -n $(JOBS) --dist loadscope -q
 
 test-notebooks: setup
 	COURSE_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest notebooks --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=300 -n $(JOBS) --dist loadscope -q -p no:cacheprovider
+
+# Java for the METEOR reference: pycocoevalcap runs Meteor 1.5, a jar (Debian's headless Java runtime; slim images
+# lack /usr/share/man/man1, which the runtime's install script writes to).
+JAVA_PKGS := default-jre-headless
+java-deps:
+	@command -v java >/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && echo "installing Debian's $(JAVA_PKGS) ..." && mkdir -p /usr/share/man/man1 && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		$(JAVA_PKGS) >/dev/null; } || \
+		{ echo "missing: run 'sudo apt-get install -y --no-install-recommends $(JAVA_PKGS)'"; exit 1; }
 
 # Debian's Chromium for the browser tests (Playwright never downloads a browser), and a CJK font so that the Chinese
 # of the notebooks renders in the screenshots (without one every character is an empty box).
