@@ -8,11 +8,9 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 .PHONY: setup lab test test-unit test-notebooks test-browser browser-deps java-deps execute reproduce bench clean
 
-# --no-compile: pip would byte-compile every file of torch, transformers, … (about 90 s here); Python compiles the
-# few modules a run imports on first use instead.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --no-compile -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
