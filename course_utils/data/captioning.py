@@ -15,20 +15,16 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from .clip_batches import tokenizer
 from .language import LANGS, REGION_EN, REGION_ZH, all_captions, caption, check_lang, region
 from .rendering import render_batch
 from .scene import COLOR_ZH, COLORS, SHAPE_ZH, SHAPES, SIZE_ZH, SIZES, Scene
-from .splits import sample_split_scene, sample_split_scenes, split_rng
+from .splits import sample_split_scene, sample_split_scenes
 
 TEMPLATE = "position"  # the caption the captioners learn: every object's size, color, shape and place
 LANG_ID = {lang: i for i, lang in enumerate(LANGS)}  # 0 English, 1 Chinese
 ATTRIBUTES = ("size", "color", "shape", "place")
 _PUNCT = set(".,?!:;，。、：？！；")
-
-
-def tokenizer():
-    from .clip_batches import tokenizer as world_tokenizer
-    return world_tokenizer()
 
 
 def captioning_batch(rng: np.random.Generator, n: int, split: str = "train", langs: tuple[str, ...] = LANGS) -> dict:
@@ -57,13 +53,6 @@ def captioning_set(n: int, seed: int, split: str = "test") -> CaptioningSet:
     if n < 1:
         raise ValueError(f"a captioning set needs at least 1 image, got n={n}")
     scenes = sample_split_scenes(n, seed, split)
-    return CaptioningSet(render_batch(scenes, 32).rgb, tuple(scenes))
-
-
-def training_images(n: int, seed: int) -> CaptioningSet:
-    """n training scenes from their own stream (to compare the metrics on seen and unseen scenes)."""
-    rng = split_rng(seed, "train", stream=7)
-    scenes = [sample_split_scene(rng, "train") for _ in range(n)]
     return CaptioningSet(render_batch(scenes, 32).rgb, tuple(scenes))
 
 
@@ -134,4 +123,4 @@ def attribute_accuracy(captions: list[str], scenes, lang: str) -> dict[str, floa
 
 __all__ = ["ATTRIBUTES", "CaptioningSet", "LANG_ID", "TEMPLATE", "attribute_accuracy", "attribute_check",
            "caption_objects", "candidates", "captioning_batch", "captioning_set", "metric_text", "references",
-           "scene_objects", "training_images"]
+           "scene_objects", "tokenizer"]
