@@ -99,7 +99,8 @@ def load_parts_(model: LatentDiffusion, text: str) -> LatentDiffusion:
 
 
 def train_diffusion(model: LatentDiffusion, steps: int, *, seed: int = SEED, lr: float = LR,
-                    batch_size: int = BATCH_SIZE, progress: bool = True, plot: bool = False, desc: str = "latent diffusion"):
+                    batch_size: int = BATCH_SIZE, progress: bool = True, plot: bool = False,
+                    desc: str = "latent diffusion"):
     """Train the UNet in place: fresh scenes each step, CONDITION_DROPOUT of captions replaced by "", the ε-loss;
     returns the ``train.History``."""
     from ..train import fit
