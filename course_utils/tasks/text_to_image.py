@@ -60,9 +60,11 @@ def object_region(images: torch.Tensor, threshold: float = 0.15) -> torch.Tensor
     return 3 * (cy * 3).long().clamp(max=2) + (cx * 3).long().clamp(max=2)
 
 
-def guidance_sweep(model, judge, scales, n_per_pair: int, steps: int, seed: int = 0) -> list[dict]:
-    """For each guidance scale: DDIM samples of the seen and held-out one-object prompts, scored by the judge."""
-    rows = []
+def guidance_sweep(model, judge, scales, n_per_pair: int, steps: int, seed: int = 0,
+                   count_prompts: D.PromptSet | None = None) -> list[dict]:
+    """For each guidance scale: DDIM samples of the seen and held-out one-object prompts scored by the judge (color,
+    shape, CLIP score), and of ``count_prompts`` (one or two objects) scored for their count."""
+    rows, count_w = [], None if count_prompts is None else count_classifier(judge)
     for g in scales:
         row, start = {"guidance": g}, time.perf_counter()
         for split in D.PROMPT_SPLITS:
@@ -71,6 +73,10 @@ def guidance_sweep(model, judge, scales, n_per_pair: int, steps: int, seed: int 
                                     generator=torch.Generator().manual_seed(seed))
             for k, v in R.faithfulness(judge, images, prompts).items():
                 row[f"{k} {split}"] = v
+        if count_prompts is not None:
+            images = model.generate(list(count_prompts.prompts), guidance=g, steps=steps,
+                                    generator=torch.Generator().manual_seed(seed))
+            row["count"] = count_accuracy(judge, count_w, images, count_prompts)
         row["seconds"] = time.perf_counter() - start
         rows.append(row)
     return rows
