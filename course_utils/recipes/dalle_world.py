@@ -17,11 +17,11 @@ from ..data import text_to_image as D
 from ..data.captioning import tokenizer
 from ..nn.autoencoder import DiscreteAutoencoder
 from ..nn.token_prior import DiscreteTextToImage, TokenPrior, TokenPriorConfig
+from .text_to_image_world import BATCH_SIZE, fit_on_world_images
 
 DVAE = "discrete_autoencoder_world"
 PRIOR = "token_prior_world"
 SEED = 0
-BATCH_SIZE = 64
 CODEBOOK_SIZE = 64
 DVAE_STEPS, PRIOR_STEPS, FAST_STEPS = 1500, 2500, 10
 DVAE_LR, PRIOR_LR = 2e-3, 1e-3
@@ -33,13 +33,8 @@ def build_dvae() -> DiscreteAutoencoder:
 
 def train_dvae(model: DiscreteAutoencoder, fast: bool) -> dict:
     """Reconstruction + codebook + commitment loss on fresh training scenes."""
-    from ..train import fit
-
-    start, rng = time.perf_counter(), np.random.default_rng(SEED)
-    fit(model, lambda step: D.training_batch(rng, BATCH_SIZE)["images"], lambda m, x: m.loss(x),
-        steps=FAST_STEPS if fast else DVAE_STEPS, lr=DVAE_LR, warmup=50, plot=False, progress=not fast,
-        desc="discrete autoencoder")
-    model.eval()
+    start = time.perf_counter()
+    fit_on_world_images(model, FAST_STEPS if fast else DVAE_STEPS, DVAE_LR, "discrete autoencoder", progress=not fast)
     images = D.training_batch(np.random.default_rng(SEED + 1), 512)["images"]
     with torch.no_grad():
         tokens = model.encode(images)

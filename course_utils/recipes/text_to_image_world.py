@@ -49,19 +49,24 @@ def schedule() -> NoiseSchedule:
 # ----------------------------------------------------------------------------- the autoencoder
 
 
-def build_autoencoder(fast: bool = False) -> Autoencoder:
-    return settings.seeded(lambda: Autoencoder(latent_dim=4, width=8 if fast else 16), SEED)
+def build_autoencoder() -> Autoencoder:
+    return settings.seeded(lambda: Autoencoder(latent_dim=4, width=16), SEED)
+
+
+def fit_on_world_images(model, steps: int, lr: float, desc: str, progress: bool = True) -> None:
+    """``model.loss(images)`` minimized on batches of BATCH_SIZE fresh training scenes (the autoencoders' loop)."""
+    from ..train import fit
+
+    rng = np.random.default_rng(SEED)
+    fit(model, lambda step: D.training_batch(rng, BATCH_SIZE)["images"], lambda m, x: m.loss(x), steps=steps, lr=lr,
+        warmup=50, plot=False, progress=progress, desc=desc)
+    model.eval()
 
 
 def train_autoencoder(model: Autoencoder, fast: bool) -> dict:
     """‖x − D(E(x))‖² on fresh training scenes, then scale <- std of the latents."""
-    from ..train import fit
-
-    start, rng = time.perf_counter(), np.random.default_rng(SEED)
-    fit(model, lambda step: D.training_batch(rng, BATCH_SIZE)["images"], lambda m, x: m.loss(x),
-        steps=AE_FAST_STEPS if fast else AE_STEPS, lr=AE_LR, warmup=50, plot=False, progress=not fast,
-        desc="autoencoder")
-    model.eval()
+    start = time.perf_counter()
+    fit_on_world_images(model, AE_FAST_STEPS if fast else AE_STEPS, AE_LR, "autoencoder", progress=not fast)
     images = D.training_batch(np.random.default_rng(SEED + 1), 1024)["images"]
     scale = model.set_scale_(images)
     with torch.no_grad():
@@ -189,5 +194,5 @@ for _text, _name in NAMES.items():
     )
 
 __all__ = ["AUTOENCODER", "GUIDANCE_SCALES", "NAMES", "build", "build_autoencoder", "clip_judge", "clip_score",
-           "evaluate", "faithfulness", "load_parts_", "prompt_images", "schedule", "train_autoencoder",
-           "train_diffusion"]
+           "evaluate", "faithfulness", "fit_on_world_images", "load_parts_", "prompt_images", "schedule",
+           "train_autoencoder", "train_diffusion"]
