@@ -5,6 +5,7 @@ import torch
 
 from course_utils import pretrained
 from course_utils.data import text_to_image as D
+from course_utils.nn.diffusion import to_pixels
 from course_utils.recipes import dalle_world
 from course_utils.recipes import text_to_image_world as R
 
@@ -22,8 +23,8 @@ def test_the_autoencoder_keeps_what_the_judge_reads():
     ae, judge = pretrained.get(R.AUTOENCODER, train=False, verbose=False), R.clip_judge()
     prompts = D.prompt_set("seen", 3, seed=SEED)
     with torch.no_grad():
-        recon = (ae.decode(ae.encode(D.to_model_range(R.prompt_images(prompts)))) + 1) / 2
-    score = R.faithfulness(judge, recon.clamp(0, 1), prompts)
+        recon = to_pixels(ae.decode(ae.encode(D.to_model_range(R.prompt_images(prompts)))))
+    score = R.faithfulness(judge, recon, prompts)
     assert score["color"] == 1.0 and score["shape"] >= 0.95
 
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .captioning import tokenizer
+from .clip_batches import tokenize  # (B, T) ids with <bos> … <eos>, padded with 0; "" is <bos> <eos>
 from .language import caption, check_lang
 from .rendering import render_batch
 from .scene import Scene, sample_scene
@@ -81,11 +81,6 @@ def count_prompt_set(n: int, seed: int = 0, lang: str = "en") -> PromptSet:
     rng = split_rng(seed, "test", stream=len(PROMPT_SPLITS))
     scenes = [sample_split_scene(rng, "train", n_objects=1 + (i % 2)) for i in range(n)]
     return PromptSet(tuple(caption(s, lang, template="count") for s in scenes), tuple(scenes))
-
-
-def tokenize(prompts: list[str] | tuple[str, ...]) -> torch.Tensor:
-    """(B, T) token ids with <bos> … <eos>, right-padded with 0; the empty prompt "" is <bos> <eos>."""
-    return tokenizer().batch(list(prompts))
 
 
 __all__ = ["IMAGE_SIZE", "LANGS", "PROMPT_SPLITS", "PromptSet", "SEEN_PAIRS", "TEMPLATES", "TWO_OBJECT_SHARE",

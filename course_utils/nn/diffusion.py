@@ -224,10 +224,5 @@ def to_pixels(x: torch.Tensor) -> torch.Tensor:
     return ((x + 1) / 2).clamp(0, 1)
 
 
-def from_pixels(images: torch.Tensor) -> torch.Tensor:
-    """[0, 1] -> [−1, 1]."""
-    return images * 2 - 1
-
-
 __all__ = ["NoiseSchedule", "SAMPLERS", "SCHEDULES", "check_image_range", "cosine_betas", "drop_condition",
-           "epsilon_loss", "from_pixels", "guided_eps", "sample", "to_pixels"]
+           "epsilon_loss", "guided_eps", "sample", "to_pixels"]

@@ -62,11 +62,11 @@ class LatentDiffusion(nn.Module):
     def generate(self, prompts: list[str], *, guidance: float = 3.0, sampler: str = "ddim", steps: int = 25,
                  eta: float = 0.0, generator: torch.Generator | None = None, trajectory: bool = False):
         """Images (B, 3, 32, 32) in [0, 1] for ``prompts``; with ``trajectory`` also [(t, x̂_0 image)] per step."""
-        context, mask = self.text_encoder(list(prompts))
-        null_context, null_mask = self.text_encoder([""] * len(prompts))
-        null_context, null_mask = _pad_like(null_context, null_mask, context.size(1))
+        B = len(prompts)
+        states, pad = self.text_encoder(list(prompts) + [""] * B)  # prompts and empty prompts, one length L
+        context, null_context, mask, null_mask = states[:B], states[B:], pad[:B], pad[B:]  # (B, L, D), (B, L)
         cfg = self.unet.config
-        shape = (len(prompts), cfg.in_channels, cfg.image_size, cfg.image_size)
+        shape = (B, cfg.in_channels, cfg.image_size, cfg.image_size)
         out = sample(self.unet, self.schedule, context, null_context, shape, guidance=guidance, sampler=sampler,
                      steps=steps, eta=eta, context_mask=mask, null_mask=null_mask, generator=generator,
                      trajectory=trajectory, clip=False)
@@ -74,15 +74,6 @@ class LatentDiffusion(nn.Module):
             return to_pixels(self.autoencoder.decode(out))
         z0, path = out
         return to_pixels(self.autoencoder.decode(z0)), [(t, to_pixels(self.autoencoder.decode(x0))) for t, x0 in path]
-
-
-def _pad_like(context: torch.Tensor, mask: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad token states (B, L, D) and their mask (B, L) to ``length`` positions (padding masked out)."""
-    extra = length - context.size(1)
-    if extra <= 0:
-        return context[:, :length], mask[:, :length]
-    context = torch.cat([context, context.new_zeros(context.size(0), extra, context.size(2))], dim=1)
-    return context, torch.cat([mask, mask.new_ones(mask.size(0), extra)], dim=1)
 
 
 __all__ = ["FrozenTextEncoder", "LatentDiffusion"]

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attention import TransformerBlock
+from .diffusion import to_pixels
 
 N_IMAGE_TOKENS = 64  # 8 × 8 cells
 
@@ -103,7 +104,7 @@ class DiscreteTextToImage(nn.Module):
                  generator: torch.Generator | None = None) -> torch.Tensor:
         """Prompts' token ids (B, T) -> images (B, 3, 32, 32) in [0, 1]."""
         tokens = self.prior.generate(text, temperature, top_k, generator)  # (B, 64)
-        return ((self.dvae.decode(tokens) + 1) / 2).clamp(0, 1)
+        return to_pixels(self.dvae.decode(tokens))
 
 
 __all__ = ["DiscreteTextToImage", "N_IMAGE_TOKENS", "TokenPrior", "TokenPriorConfig"]

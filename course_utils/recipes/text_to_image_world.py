@@ -21,7 +21,7 @@ from ..data import clip_batches as CB
 from ..data import text_to_image as D
 from ..nn.autoencoder import Autoencoder
 from ..nn.clip import CLIP
-from ..nn.diffusion import NoiseSchedule, drop_condition
+from ..nn.diffusion import NoiseSchedule, drop_condition, to_pixels
 from ..nn.text import TextTransformer
 from ..nn.text_to_image import FrozenTextEncoder, LatentDiffusion
 from ..nn.unet import UNetConfig
@@ -69,12 +69,11 @@ def train_autoencoder(model: Autoencoder, fast: bool) -> dict:
     fit_on_world_images(model, AE_FAST_STEPS if fast else AE_STEPS, AE_LR, "autoencoder", progress=not fast)
     images = D.training_batch(np.random.default_rng(SEED + 1), 1024)["images"]
     scale = model.set_scale_(images)
+    prompts = D.prompt_set("seen", 8, seed=SEED)
     with torch.no_grad():
         rec = model.decode(model.encode(images))
-    judge = clip_judge()
-    prompts = D.prompt_set("seen", 8, seed=SEED)
-    recon = ((model.decode(model.encode(D.to_model_range(prompt_images(prompts)))) + 1) / 2).clamp(0, 1)
-    acc = faithfulness(judge, recon.detach(), prompts)
+        recon = to_pixels(model.decode(model.encode(D.to_model_range(prompt_images(prompts)))))
+    acc = faithfulness(clip_judge(), recon, prompts)
     return {"mse": float((rec - images).pow(2).mean()), "scale": scale, "color_acc_reconstructed": acc["color"],
             "shape_acc_reconstructed": acc["shape"], "train_minutes": (time.perf_counter() - start) / 60}
 
@@ -166,13 +165,15 @@ def faithfulness(judge: CLIP, images: torch.Tensor, prompts: D.PromptSet) -> dic
 def clip_score(judge: CLIP, images: torch.Tensor, prompts) -> float:
     """Mean over images of 100 · max(cos(f_img(x_i), f_txt(prompt_i)), 0)."""
     z_img = judge.encode_image(images, normalize=True)
-    z_txt = judge.encode_text(D.tokenize(prompts)[:, :CB.CONTEXT_LENGTH], normalize=True)
+    z_txt = judge.encode_text(D.tokenize(prompts), normalize=True)
     return float((100 * (z_img * z_txt).sum(-1).clamp(min=0)).mean())
 
 
-def evaluate(model: LatentDiffusion, guidance: float, n_per_pair: int = 8, steps: int = 25, seed: int = SEED) -> dict:
-    """Color / shape accuracy and CLIP score of DDIM samples for seen and held-out one-object prompts."""
-    judge, out = clip_judge(), {}
+def evaluate(model: LatentDiffusion, guidance: float, n_per_pair: int = 8, steps: int = 25, seed: int = SEED,
+             judge: CLIP | None = None) -> dict:
+    """Color / shape accuracy and CLIP score of DDIM samples for seen and held-out one-object prompts
+    ("color seen", "shape held_out", …), judged by ``judge`` (default: the shipped CLIP)."""
+    judge, out = (judge if judge is not None else clip_judge()), {}
     for split in D.PROMPT_SPLITS:
         prompts = D.prompt_set(split, n_per_pair, seed=seed)
         images = model.generate(list(prompts.prompts), guidance=guidance, steps=steps,

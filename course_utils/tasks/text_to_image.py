@@ -66,13 +66,8 @@ def guidance_sweep(model, judge, scales, n_per_pair: int, steps: int, seed: int 
     shape, CLIP score), and of ``count_prompts`` (one or two objects) scored for their count."""
     rows, count_w = [], None if count_prompts is None else count_classifier(judge)
     for g in scales:
-        row, start = {"guidance": g}, time.perf_counter()
-        for split in D.PROMPT_SPLITS:
-            prompts = D.prompt_set(split, n_per_pair, seed=seed)
-            images = model.generate(list(prompts.prompts), guidance=g, steps=steps,
-                                    generator=torch.Generator().manual_seed(seed))
-            for k, v in R.faithfulness(judge, images, prompts).items():
-                row[f"{k} {split}"] = v
+        start = time.perf_counter()
+        row = {"guidance": g, **R.evaluate(model, g, n_per_pair, steps, seed, judge=judge)}
         if count_prompts is not None:
             images = model.generate(list(count_prompts.prompts), guidance=g, steps=steps,
                                     generator=torch.Generator().manual_seed(seed))
