@@ -1,0 +1,199 @@
+"""Instruction data of the world for a LLaVA-style model (notebook 24.12), English and Chinese.
+
+- ``instructions``: every instruction a scene supports, as (prompt, answer, type): "describe" asks
+  "what is in the image?" and is answered by a caption; the other types reuse the world's question generator
+  (``data.qa``) and group its question kinds ("how many", "where is", "what color / shape", "closest / furthest",
+  "is there").
+- ``two_hop_examples``: the two-hop questions of Sort-of-CLEVR scenes with a *rationale* that names the
+  intermediate object and the final one ("the object furthest from the red object is the blue circle. the object
+  closest to the blue circle is the green square."), for chain-of-thought training.
+- ``target_text``: what the model is trained to write after the prompt: the answer alone ("direct") or the
+  rationale followed by the answer ("cot"); ``split_rationale`` reads a generated text back.
+
+Every word comes from the world's closed vocabulary (tests check that the tokenizer gives no ``<unk>``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .language import CAPTION_TEMPLATES, caption, check_lang
+from .qa import questions
+from .scene import COLOR_ZH, SHAPE_ZH, Obj, RngLike, Scene, as_rng
+from .tokenizer import Tokenizer
+
+DESCRIBE_PROMPT = {"en": "what is in the image?", "zh": "图中有什么？"}
+# Caption templates a "describe" answer uses: those whose word order the image fixes (objects left to right); the
+# "relation" template chains objects in drawing order, which the image does not show.
+DESCRIBE_TEMPLATES = tuple(t for t in CAPTION_TEMPLATES if t != "relation")
+KIND_TYPE = {
+    "count_all": "how many", "count_shape": "how many", "count_color": "how many", "count_size": "how many",
+    "same_shape": "how many",
+    "horizontal": "where is", "vertical": "where is", "relative_position": "where is",
+    "size": "what color / shape", "shape_of_color": "what color / shape", "color_of_shape": "what color / shape",
+    "closest": "closest / furthest", "furthest": "closest / furthest",
+    "exist_pair": "is there", "exist_color": "is there",
+}
+TYPES = ("describe", *dict.fromkeys(KIND_TYPE.values()))
+STYLES = ("direct", "cot")
+END = {"en": ".", "zh": "。"}  # ends each rationale sentence; the answer follows the last one
+
+
+@dataclass
+class Instruction:
+    """A prompt about an image and the answer text to write; ``rationale`` only for two-hop examples."""
+
+    prompt: str
+    answer: str
+    type: str
+    lang: str
+    rationale: str = ""
+
+
+def instructions(scene: Scene, lang: str = "en", rng: RngLike = None) -> list[Instruction]:
+    """Every instruction of the world's question generator for this scene, plus one "describe" (a caption of a
+    random template of DESCRIBE_TEMPLATES; the first when rng is None)."""
+    check_lang(lang)
+    rng = None if rng is None else as_rng(rng)
+    template = DESCRIBE_TEMPLATES[0] if rng is None else DESCRIBE_TEMPLATES[int(rng.integers(len(DESCRIBE_TEMPLATES)))]
+    out = [Instruction(DESCRIBE_PROMPT[lang], caption(scene, lang, template=template), "describe", lang)]
+    out += [Instruction(q.question, q.answer, KIND_TYPE[q.kind], lang) for q in questions(scene, lang, rng)]
+    return out
+
+
+def sample_instruction(scene: Scene, rng: RngLike, lang: str | None = None) -> Instruction:
+    """One instruction about the scene: a type drawn uniformly among those the scene supports, then one of its
+    instructions; the language drawn too unless given."""
+    rng = as_rng(rng)
+    lang = lang or ("en", "zh")[int(rng.integers(2))]
+    items = instructions(scene, lang, rng)
+    types = sorted({i.type for i in items}, key=TYPES.index)
+    t = types[int(rng.integers(len(types)))]
+    pool = [i for i in items if i.type == t]
+    return pool[int(rng.integers(len(pool)))]
+
+
+# ----------------------------------------------------------------------------- two-hop questions with rationales
+
+
+def _name(o: Obj, lang: str) -> str:
+    return f"the {o.color} {o.shape}" if lang == "en" else f"{COLOR_ZH[o.color]}的{SHAPE_ZH[o.shape]}"
+
+
+def _step(o: Obj, objs: list[Obj], which: str) -> Obj | None:
+    """The closest (or furthest) object to o among the others; None where two distances tie."""
+    d = sorted((float(np.hypot(o.x - p.x, o.y - p.y)), i) for i, p in enumerate(objs) if p is not o)
+    k = 0 if which == "closest" else -1
+    nxt = 1 if which == "closest" else -2
+    if len(d) > 1 and abs(d[k][0] - d[nxt][0]) < 1e-9:
+        return None
+    return objs[d[k][1]]
+
+
+def two_hop_chain(scene: Scene, color: str, first: str) -> tuple[Obj, Obj] | None:
+    """(intermediate, final) objects of a two-hop question about the object of ``color``: ``first`` = "furthest"
+    for "closest to the object furthest from …", "closest" for "furthest from the object closest to …"."""
+    if first not in ("closest", "furthest"):
+        raise ValueError(f"first step {first!r} must be 'closest' or 'furthest'")
+    objs = scene.objects
+    o = next(p for p in objs if p.color == color)
+    mid = _step(o, objs, first)
+    if mid is None:
+        return None
+    end = _step(mid, objs, "closest" if first == "furthest" else "furthest")
+    return None if end is None else (mid, end)
+
+
+def rationale(scene: Scene, color: str, first: str, lang: str = "en") -> str:
+    """Two sentences naming the intermediate and the final object of a two-hop question."""
+    check_lang(lang)
+    chain = two_hop_chain(scene, color, first)
+    if chain is None:
+        raise ValueError(f"the two-hop question about the {color} object ({first} first) has a tie in this scene")
+    mid, end = chain
+    second = "closest" if first == "furthest" else "furthest"
+    if lang == "en":
+        rel = {"closest": "closest to", "furthest": "furthest from"}
+        return (f"the object {rel[first]} the {color} object is {_name(mid, 'en')}. "
+                f"the object {rel[second]} {_name(mid, 'en')} is {_name(end, 'en')}.")
+    rel = {"closest": "最近", "furthest": "最远"}
+    return (f"离{COLOR_ZH[color]}物体{rel[first]}的物体是{_name(mid, 'zh')}。"
+            f"离{COLOR_ZH[mid.color]}{SHAPE_ZH[mid.shape]}{rel[second]}的物体是{_name(end, 'zh')}。")
+
+
+def two_hop_examples(scene: Scene, lang: str = "en") -> list[Instruction]:
+    """The scene's two-hop questions (``data.qa``, mode sort_of_clevr) with their rationales."""
+    out = []
+    for q in questions(scene, lang, mode="sort_of_clevr", two_hop=True):
+        if q.family != "two-hop":
+            continue
+        first = "furthest" if q.kind == "closest_of_furthest" else "closest"
+        out.append(Instruction(q.question, q.answer, "two-hop", lang, rationale(scene, q.subject[0], first, lang)))
+    return out
+
+
+def one_hop_examples(scene: Scene, lang: str = "en") -> list[Instruction]:
+    """The scene's one-step Sort-of-CLEVR questions (shape, position, closest, furthest, count)."""
+    return [Instruction(q.question, q.answer, q.family, lang)
+            for q in questions(scene, lang, mode="sort_of_clevr") if q.family != "two-hop"]
+
+
+def target_text(example: Instruction, style: str = "direct") -> str:
+    """What the model writes after the prompt: the answer ("direct"), or the rationale then the answer ("cot")."""
+    if style not in STYLES:
+        raise ValueError(f"style {style!r} must be one of {STYLES}")
+    if style == "direct" or not example.rationale:
+        return example.answer
+    return f"{example.rationale} {example.answer}" if example.lang == "en" else example.rationale + example.answer
+
+
+def split_rationale(text: str, lang: str = "en") -> tuple[str, str]:
+    """(rationale, answer) of a generated chain-of-thought text: the answer is what follows the last period."""
+    check_lang(lang)
+    cut = text.rfind(END[lang])
+    return (text[:cut + 1].strip(), text[cut + 1:].strip()) if cut >= 0 else ("", text.strip())
+
+
+
+# ----------------------------------------------------------------------------- token ids
+
+
+def prompt_ids(prompts: list[str], tok: Tokenizer) -> list[list[int]]:
+    """``<bos> prompt`` token ids of each prompt; an empty prompt or a word outside the vocabulary is an error."""
+    if isinstance(prompts, str):
+        raise ValueError("prompts must be a list of strings, got a single string")
+    out = []
+    for p in prompts:
+        if not isinstance(p, str) or not p.strip():
+            raise ValueError(f"prompt {p!r} is empty: ask a question about the image (e.g. 'what is in the image?')")
+        ids = tok.encode(p, add_special=False)
+        if tok.unk_id in ids:
+            unknown = [w for w in tok.tokenize(p) if w not in tok.stoi]
+            raise ValueError(f"prompt {p!r} has words outside the world's vocabulary: {unknown}")
+        out.append([tok.bos_id, *ids])
+    return out
+
+
+def tokenize_examples(prompts: list[str], targets: list[str], tok: Tokenizer) -> dict:
+    """Training sequences ``<bos> prompt target <eos>``, right-padded: "ids" (B, T) and "answer_mask" (B, T), True
+    on the target's tokens and its <eos> (the tokens the loss is taken on)."""
+    if len(prompts) != len(targets):
+        raise ValueError(f"{len(prompts)} prompts for {len(targets)} targets")
+    seqs, starts = [], []
+    for p, t in zip(prompt_ids(prompts, tok), targets):
+        seqs.append(p + tok.encode(t, add_special=False) + [tok.eos_id])
+        starts.append(len(p))
+    T = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), T), tok.pad_id, dtype=torch.long)
+    mask = torch.zeros(len(seqs), T, dtype=torch.bool)
+    for b, (s, k) in enumerate(zip(seqs, starts)):
+        ids[b, :len(s)] = torch.tensor(s)
+        mask[b, k:len(s)] = True
+    return {"ids": ids, "answer_mask": mask}
+
+
+__all__ = ["DESCRIBE_PROMPT", "DESCRIBE_TEMPLATES", "Instruction", "KIND_TYPE", "STYLES", "TYPES", "instructions",
+           "one_hop_examples", "prompt_ids", "rationale", "sample_instruction", "split_rationale", "target_text",
+           "tokenize_examples", "two_hop_chain", "two_hop_examples"]

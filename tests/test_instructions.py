@@ -1,0 +1,82 @@
+"""The instruction data of notebook 24.12: every word is in the world's vocabulary, answers agree with the world's
+question generator, rationales name the objects the two-hop question steps through, and the answer mask covers
+exactly the target tokens."""
+import numpy as np
+import pytest
+
+from course_utils.data import instructions as I
+from course_utils.data.qa import questions
+from course_utils.data.scene import sort_of_clevr_scene
+from course_utils.data.splits import sample_split_scene
+from course_utils.data.tokenizer import Tokenizer
+
+TOK = Tokenizer.for_world()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_instruction_and_rationale_encodes_without_unknown_words(lang):
+    rng = np.random.default_rng(0)
+    texts = []
+    for _ in range(40):
+        texts += [f"{i.prompt} {i.answer}" for i in I.instructions(sample_split_scene(rng, "train"), lang, rng)]
+        texts += [f"{e.prompt} {I.target_text(e, 'cot')}" for e in I.two_hop_examples(sort_of_clevr_scene(rng), lang)]
+    for t in texts:
+        assert TOK.unk_id not in TOK.encode(t), t
+
+
+def test_types_cover_every_question_kind_of_the_world():
+    rng = np.random.default_rng(1)
+    kinds = {q.kind for _ in range(50) for q in questions(sample_split_scene(rng, "train"), "en", rng)}
+    assert kinds <= set(I.KIND_TYPE)
+    assert set(I.TYPES) == {"describe", *I.KIND_TYPE.values()}
+
+
+def test_two_hop_answers_match_the_question_generator_and_the_rationale_ends_on_the_answer():
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        scene = sort_of_clevr_scene(rng)
+        for lang in ("en", "zh"):
+            want = [q for q in questions(scene, lang, mode="sort_of_clevr", two_hop=True) if q.family == "two-hop"]
+            got = I.two_hop_examples(scene, lang)
+            assert [(e.prompt, e.answer) for e in got] == [(q.question, q.answer) for q in want]
+            for e in got:
+                said, ans = I.split_rationale(TOK.decode(TOK.encode(I.target_text(e, "cot"))), lang)
+                assert (said, ans) == (e.rationale, e.answer)
+
+
+def test_rationale_names_the_intermediate_object():
+    rng = np.random.default_rng(3)
+    scene = sort_of_clevr_scene(rng)
+    mid, end = I.two_hop_chain(scene, "red", "furthest")
+    text = I.rationale(scene, "red", "furthest", "en")
+    assert text.startswith(f"the object furthest from the red object is the {mid.color} {mid.shape}.")
+    assert text.endswith(f"is the {end.color} {end.shape}.")
+
+
+def test_direct_target_is_the_answer_alone():
+    e = I.two_hop_examples(sort_of_clevr_scene(np.random.default_rng(4)), "en")[0]
+    assert I.target_text(e, "direct") == e.answer
+    with pytest.raises(ValueError, match="style 'both'"):
+        I.target_text(e, "both")
+
+
+def test_answer_mask_covers_the_target_and_its_eos_only():
+    batch = I.tokenize_examples(["how many objects are there?", "图中有什么？"], ["3", "图中有一个红色的大圆形。"], TOK)
+    ids, mask = batch["ids"], batch["answer_mask"]
+    assert ids.shape == mask.shape and ids[0, 0] == TOK.bos_id
+    assert TOK.decode(ids[0][mask[0]]) == "3" and ids[0][mask[0]][-1] == TOK.eos_id
+    assert TOK.decode(ids[1][mask[1]]) == "图中有一个红色的大圆形。"
+    assert not mask[ids == TOK.pad_id].any()
+
+
+@pytest.mark.parametrize("prompt", ["", "   "])
+def test_empty_prompt_is_rejected_naming_the_value(prompt):
+    with pytest.raises(ValueError, match=f"prompt {prompt!r} is empty"):
+        I.prompt_ids([prompt], TOK)
+
+
+def test_unknown_word_and_single_string_are_rejected():
+    with pytest.raises(ValueError, match="outside the world's vocabulary"):
+        I.prompt_ids(["what is a dog?"], TOK)
+    with pytest.raises(ValueError, match="single string"):
+        I.prompt_ids("what is in the image?", TOK)
