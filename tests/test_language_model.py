@@ -95,3 +95,20 @@ def test_generate_is_greedy_and_pads_after_eos():
 def test_bad_input_names_the_value(bad, match):
     with pytest.raises(ValueError, match=match):
         bad(small_lm())
+
+
+def test_shipped_world_lm_loads_and_knows_the_worlds_answers():
+    from course_utils import pretrained
+    from course_utils.data.scene import COLORS, SHAPES
+    from course_utils.recipes import world_lm
+
+    assert pretrained.status(world_lm.NAME) == "ok"
+    lm = pretrained.get(world_lm.NAME, train=False, verbose=False)
+    assert world_lm.scores(lm, fast=True)["perplexity"] < 2.3
+    tok = Tokenizer.for_world()
+    for question, allowed in (("what is the shape of the red object?", SHAPES),
+                              ("what color is the object furthest from the blue object?", COLORS)):
+        ids = torch.tensor([tok.encode(question, add_special=False)])
+        prefix = lm.embed(torch.cat([torch.tensor([[tok.bos_id]]), ids], 1))
+        answer = tok.decode(lm.generate(prefix, 2, eos_id=tok.eos_id)[0])
+        assert answer in allowed, answer
