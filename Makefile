@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 JOBS   ?= 2
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: setup lab test test-unit test-notebooks test-browser browser-deps java-deps execute reproduce bench clean
+.PHONY: setup lab test test-unit test-notebooks test-browser browser-deps java-deps execute reproduce bench html clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,7 +52,7 @@ browser-deps: setup
 
 # Every notebook run through JupyterLab's UI in Chromium, two at a time (one server and browser per worker).
 test-browser: setup browser-deps
-	COURSE_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests/test_browser.py -m browser -n $(JOBS) --dist load \
+	COURSE_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests/test_browser.py tests/test_site.py -m browser -n $(JOBS) --dist load \
 		-q -p no:cacheprovider --durations=0 --durations-min=2; s=$$?; \
 		echo "browser screenshots: data/bench/screenshots/"; exit $$s
 
@@ -67,6 +67,11 @@ reproduce: setup
 # Measured table in data/bench/results.md (BENCH_ARGS="--no-full" or "--only 24_04" for a quick run).
 bench: setup
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
+# The course as a static site in site/: every executed notebook as HTML with its widget state, an index in the
+# lecture's order and the glossary; MathJax and the widget manager are served from site/static (no CDN).
+html: setup
+	$(BIN)/python scripts/build_site.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache **/__pycache__
