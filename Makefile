@@ -52,7 +52,7 @@ browser-deps: setup
 
 # Every notebook run through JupyterLab's UI in Chromium, two at a time (one server and browser per worker).
 test-browser: setup browser-deps
-	COURSE_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests/test_browser.py tests/test_site.py -m browser -n $(JOBS) --dist load \
+	COURSE_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests/test_browser.py tests/test_slides.py tests/test_site.py -m browser -n $(JOBS) --dist load \
 		-q -p no:cacheprovider --durations=0 --durations-min=2; s=$$?; \
 		echo "browser screenshots: data/bench/screenshots/"; exit $$s
 
