@@ -108,3 +108,13 @@ def test_shipped_model_beats_copy_last_up_to_five_frames():
     scores = R.evaluate(model, R.held_out(n=64, horizon=5, seed=77), horizon=5)  # a seed the recipe never used
     for k in range(1, 6):
         assert scores[f"model h={k}"] < 0.8 * scores[f"copy-last h={k}"], (k, scores)
+
+
+def test_wall_approach_bounces_on_the_third_frame():
+    w = V.wall_approach(np.random.default_rng(0), 16)
+    assert w["past"].shape == (16, 2, 3, 32, 32) and w["bounced"].shape == w["straight"].shape == (16, 3, 32, 32)
+    differ = (w["bounced"] - w["straight"]).abs().flatten(1).amax(1) > 0
+    assert differ.float().mean() >= 0.8                    # the wall changes the frame (a few hit at sub-pixel depth)
+    assert torch.equal(w["past"], V.wall_approach(np.random.default_rng(0), 16)["past"])
+    with pytest.raises(ValueError, match="n 0"):
+        V.wall_approach(0, 0)

@@ -2,14 +2,14 @@
 future frames a world model should predict, with a flag on every frame whose last move bounced off a wall."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from .rendering import render_batch
-from .scene import RngLike, as_rng, check_image_size, sample_scene
-from .video import trajectory
+from .scene import Obj, RngLike, Scene, as_rng, check_image_size, sample_scene
+from .video import SPEED, trajectory
 
 
 @dataclass
@@ -71,4 +71,38 @@ def training_batch(rng: np.random.Generator, batch_size: int, context: int, hori
     return {"past": past, "future": future}
 
 
-__all__ = ["Videos", "check_context", "check_horizon", "sample_videos", "split_context", "training_batch"]
+
+
+def _toward_wall(gen: np.random.Generator, obj: Obj, wall: int) -> tuple[Obj, np.ndarray]:
+    """``obj`` moved so that its second move crosses ``wall`` (0 left, 1 right, 2 top, 3 bottom); its velocity."""
+    axis, sign, r = wall // 2, (-1.0 if wall % 2 == 0 else 1.0), obj.radius
+    speed = gen.uniform(*SPEED)
+    v = np.zeros(2)
+    v[axis], v[1 - axis] = sign * speed, gen.uniform(-0.5, 0.5) * speed
+    gap = gen.uniform(0.2, 0.9) * speed                         # centre to the wall line at frame 1, < |v|
+    p1 = np.empty(2)
+    p1[axis] = r + gap if sign < 0 else 1 - r - gap
+    p1[1 - axis] = gen.uniform(r + 3 * speed, 1 - r - 3 * speed)
+    p0 = p1 - v
+    return replace(obj, x=float(p0[0]), y=float(p0[1])), v
+
+
+def wall_approach(rng: RngLike, n: int, size: int = 32) -> dict:
+    """``n`` one-object videos whose third frame comes right after a bounce: {"past": (n, 2, 3, H, W) frames 0-1,
+    "bounced": (n, 3, H, W) the true frame 2, "straight": (n, 3, H, W) frame 2 as if the wall were not there}."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n {n!r} must be an int >= 1 (the number of videos)")
+    gen = as_rng(rng)
+    frames, straight = [], []
+    for i in range(n):
+        obj, v = _toward_wall(gen, sample_scene(gen, 1, image_size=size).objects[0], int(gen.integers(4)))
+        steps, _ = trajectory(Scene([obj]), 3, velocities=v[None])
+        frames.extend(steps)
+        o1 = steps[1].objects[0]
+        straight.append(Scene([replace(o1, x=o1.x + v[0], y=o1.y + v[1])]))
+    rgb = render_batch(frames, size).rgb.view(n, 3, 3, size, size)                 # (n, T=3, 3, H, W)
+    return {"past": rgb[:, :2], "bounced": rgb[:, 2], "straight": render_batch(straight, size).rgb}
+
+
+__all__ = ["Videos", "check_context", "check_horizon", "sample_videos", "split_context", "training_batch",
+           "wall_approach"]
