@@ -74,3 +74,14 @@ def test_bad_rerank_requests_name_the_value(models):
         V.fusion_scores(vilt, [], g.images)
     with pytest.raises(ValueError, match="query list is empty"):
         V.dual_scores(clip, [], torch.zeros(10, clip.embed_dim))
+
+
+def test_same_object_ignores_the_place_but_not_color_or_shape():
+    g = V.gallery(40, 6, pool_size=POOL)
+    assert g.same_object.shape == (6, 40)
+    assert (g.same_object | ~g.relevant).all()  # every true caption names the right color and shape
+    for q in range(6):
+        a = g.scenes[q].objects[0]
+        for j in range(40):
+            b = g.scenes[j].objects[0]
+            assert bool(g.same_object[q, j]) == ((a.color, a.shape) == (b.color, b.shape))

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .rendering import render_batch
-from .scene import COLOR_ZH, SHAPE_ZH, Scene
+from .scene import COLOR_ZH, COLORS, SHAPE_ZH, SHAPES, Scene
 from .splits import sample_split_scenes
 from .tokenizer import Tokenizer
 
@@ -38,6 +38,15 @@ def answer_word(scene: Scene, task: str) -> str:
     if lang == "en":
         return word
     return COLOR_ZH[word] if attribute == "color" else SHAPE_ZH[word]
+
+
+def task_words(task: str) -> list[str]:
+    """Every answer of a task: the six colors or the three shapes, in its language."""
+    attribute, lang = check_task(task).split()
+    words = COLORS if attribute == "color" else SHAPES
+    if lang == "en":
+        return list(words)
+    return [(COLOR_ZH if attribute == "color" else SHAPE_ZH)[w] for w in words]
 
 
 @dataclass
@@ -99,4 +108,4 @@ def few_shot_prompts(support: ImagePool, n_queries: int, task: str, shots: int, 
 
 
 __all__ = ["IMAGE_ID", "ImagePool", "TASKS", "answer_word", "check_task", "few_shot_prompts", "image_pool",
-           "interleave", "training_batch"]
+           "interleave", "task_words", "training_batch"]

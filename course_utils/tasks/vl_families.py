@@ -28,6 +28,7 @@ class Gallery:
     scenes: list
     queries: list[str]  # Q captions, query q describes image q (and possibly others)
     relevant: torch.Tensor  # (Q, N) bool: query q is true of image j
+    same_object: torch.Tensor  # (Q, N) bool: image j shows an object of the same color and shape as image q
 
     def __len__(self) -> int:
         return len(self.images)
@@ -52,7 +53,9 @@ def gallery(n: int, n_queries: int, pool_size: int = 10_000, seed: int = POOL_SE
     scenes, images, captions = _pool(pool_size, seed)
     queries = captions[:n_queries]
     relevant = B.full_caption_truth(scenes[:n], queries).T.contiguous()  # (Q, N)
-    return Gallery(images[:n], scenes[:n], queries, relevant)
+    what = [(s.objects[0].color, s.objects[0].shape) for s in scenes[:n]]
+    same_object = torch.tensor([[what[j] == what[q] for j in range(n)] for q in range(n_queries)])
+    return Gallery(images[:n], scenes[:n], queries, relevant, same_object)
 
 
 # ----------------------------------------------------------------------------- the three ways to score
