@@ -22,11 +22,12 @@ NOTEBOOK_TIMEOUT_S = int(os.environ.get("BROWSER_TEST_TIMEOUT", 180))  # fast mo
 
 
 def discover_notebooks() -> list[str]:
-    """Every notebook under the notebooks folder (homework/ too), as paths relative to it."""
+    """Every notebook a student opens under the notebooks folder (homework/ too), as paths relative to it; the
+    reference-solution copies in solutions/ run under nbval only."""
     if not NOTEBOOK_DIR.is_dir():
         return []
     return sorted(p.relative_to(NOTEBOOK_DIR).as_posix() for p in NOTEBOOK_DIR.rglob("*.ipynb")
-                  if ".ipynb_checkpoints" not in p.parts)
+                  if ".ipynb_checkpoints" not in p.parts and "solutions" not in p.parts)
 
 
 @pytest.mark.browser
