@@ -2,7 +2,7 @@
 
     visual_j = PerceiverResampler(frozen image features of image j)        (B, n_img, L, D)  L learned latents
     before each frozen LM block i:
-        x = x + tanh(α_attn) · XAttn(LN(x), visual of the last image before each token)   eq. (24.3.5)
+        x = x + tanh(α_attn) · XAttn(LN(x), visual of the last image before each token)   eq. (24.3.8)
         x = x + tanh(α_ffw) · FFW(LN(x))
     α_attn = α_ffw = 0 at initialisation: the model is exactly the language model until training opens the gates.
 
@@ -77,7 +77,7 @@ class GatedCrossAttention(nn.Module):
         sees = media_mask.any(-1, keepdim=True)  # (B, T, 1): tokens before the first image read nothing
         mask = media_mask | ~sees  # a row with no key would give NaN; its output is zeroed below
         y = torch.where(sees, self.attn(self.norm_attn(x), visual, attn_mask=mask), 0.0)  # (B, T, D)
-        x = x + torch.tanh(self.alpha_attn) * y  # eq. (24.3.5)
+        x = x + torch.tanh(self.alpha_attn) * y  # eq. (24.3.8)
         return x + torch.tanh(self.alpha_mlp) * self.mlp(self.norm_mlp(x))
 
 
