@@ -19,15 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .language import CAPTION_TEMPLATES, caption, check_lang
+from .language import caption, check_lang
 from .qa import questions
 from .scene import COLOR_ZH, SHAPE_ZH, Obj, RngLike, Scene, as_rng
 from .tokenizer import Tokenizer
 
 DESCRIBE_PROMPT = {"en": "what is in the image?", "zh": "图中有什么？"}
-# Caption templates a "describe" answer uses: those whose word order the image fixes (objects left to right); the
-# "relation" template chains objects in drawing order, which the image does not show.
-DESCRIBE_TEMPLATES = tuple(t for t in CAPTION_TEMPLATES if t != "relation")
+# Caption templates a "describe" answer uses: every object's size, color and shape, left to right ("list", "count").
+# The "relation" template chains objects in drawing order, which the image does not show; where objects are is asked
+# by the "where is" questions.
+DESCRIBE_TEMPLATES = ("list", "count")
 KIND_TYPE = {
     "count_all": "how many", "count_shape": "how many", "count_color": "how many", "count_size": "how many",
     "same_shape": "how many",
