@@ -48,9 +48,9 @@ def main() -> None:
 
     import torch
 
+    from course_utils import alignment as align
     from course_utils import settings
     from course_utils.data import Tokenizer
-    from course_utils.tasks import alignment as align
 
     names = [n for n in args.only.split(",") if n] or [*SWEEPS, "ablations"]
     unknown = set(names) - {*SWEEPS, "ablations"}

@@ -4,7 +4,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from course_utils.tasks import alignment as align
+from course_utils import alignment as align
 
 
 def _unif_with_self_pairs(z):

@@ -1,4 +1,4 @@
-"""Specifications of course_utils.tasks.alignment: the three alignment objectives of lecture 24.5 and their data."""
+"""Specifications of course_utils.alignment: the three alignment objectives of lecture 24.5 and their data."""
 
 import math
 
@@ -6,11 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from course_utils import alignment as align
 from course_utils.data import Tokenizer
 from course_utils.data.tokenizer import N_SPECIAL
 from course_utils.metrics import recall_at_k
 from course_utils.nn.clip_loss import clip_loss
-from course_utils.tasks import alignment as align
 from course_utils.train import predict
 
 

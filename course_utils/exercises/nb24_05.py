@@ -92,7 +92,7 @@ def check_prior(answer):
 
 
 def _tiny_batch(objective: str = "matching"):
-    from ..tasks import alignment as align
+    from .. import alignment as align
 
     pairs = align.world_pairs(24, seed=0)
     cfg = align.AlignConfig.fast(seed=0, objective=objective, width=16, embed_dim=8, layers=1, hidden=16)
@@ -103,7 +103,7 @@ def _tiny_batch(objective: str = "matching"):
 
 
 def _albef(model, images, tokens, attr):
-    from ..tasks import alignment as align
+    from .. import alignment as align
 
     z_img, z_txt = model.encode_image(images), model.encode_text(tokens)
     same = attr[:, None] == attr[None, :]
@@ -128,7 +128,7 @@ def check_albef(fn):
         model.generator.manual_seed(7)
         z_img, z_txt = model.encode_image(images), model.encode_text(tokens)
         same = attr[:, None] == attr[None, :]
-        from ..tasks import alignment as align
+        from .. import alignment as align
 
         con_eye = align.info_nce(z_img, z_txt, 1.0 / model.clip.scale())
         itm, _ = align.itm_loss(model.itm, z_img, z_txt, same, model.generator)

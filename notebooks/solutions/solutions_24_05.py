@@ -5,7 +5,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from course_utils.tasks import alignment as align
+from course_utils import alignment as align
 
 
 def uniformity(z):

@@ -11,7 +11,8 @@ eq. 24.5.1), on the same batches of the toy world; they differ only in the head 
 
 Retrieval uses the cosine (24.5.2) for contrastive and reconstruction and the head's score g for matching.
 Notebook 24.5 writes each loss and one training step of each objective in cells; this module is the same code,
-used for the runs over several seeds and the sweeps. Every random choice takes its seed from the caller.
+used for the runs over several seeds and the sweeps there, and for the small runs a student launches in homework 3
+(the key factors of alignment). Every random choice takes its seed from the caller.
 """
 
 from __future__ import annotations
@@ -25,15 +26,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import COLORS, SHAPES, SIZES, Tokenizer, caption, render_batch, sample_scene
-from ..data.tokenizer import N_SPECIAL
-from ..metrics import alignment, recall_at_k, uniformity
-from ..nn.clip import CLIP, CLIPConfig
-from ..nn.clip_loss import multi_positive_clip_loss
-from ..nn.text import TextConfig
-from ..nn.vit import ViTConfig
-from ..nn.zero_shot import build_zero_shot_classifier
-from ..train import fit, predict
+from .data import COLORS, SHAPES, SIZES, Tokenizer, caption, render_batch, sample_scene
+from .data.tokenizer import N_SPECIAL
+from .metrics import alignment, recall_at_k, uniformity
+from .nn.clip import CLIP, CLIPConfig
+from .nn.clip_loss import multi_positive_clip_loss
+from .nn.text import TextConfig
+from .nn.vit import ViTConfig
+from .nn.zero_shot import build_zero_shot_classifier
+from .train import fit, predict
 
 OBJECTIVES = ("contrastive", "matching", "reconstruction")
 SPLITS = ("train", "test")
