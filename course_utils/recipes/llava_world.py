@@ -14,8 +14,8 @@ after the same training: their cells do not say well enough where an object is o
   ``world_lm`` LM and a fresh projector, trained for ``TWO_HOP_STEPS`` steps on Sort-of-CLEVR scenes, half one-step
   questions and half two-hop questions; the two runs see the same scenes and questions and differ only in the
   two-hop target: rationale then answer ("cot"), or the answer alone ("direct"). (Fine-tuned from ``llava_world``
-  over the grid tokens, both stayed at chance, 16 % two-hop with 2 % of the rationales right: the grid model does
-  not find the closest or furthest object well enough for either style.)
+  over the grid tokens instead, the chain-of-thought model stayed at chance, 16 % two-hop with 2 % of its rationales
+  right: the grid model does not find the closest or furthest object well enough.)
 
 To retrain (``world_lm`` and ``clip_world`` must be shipped)::
 
