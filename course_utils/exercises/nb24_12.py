@@ -61,7 +61,13 @@ def check_projector(fn) -> str:
     v = torch.randn(2, 16, 144, generator=g)
     W1, b1 = torch.randn(128, 144, generator=g) * 0.1, torch.randn(128, generator=g)
     W2, b2 = torch.randn(128, 128, generator=g) * 0.1, torch.randn(128, generator=g)
-    got = call(fn, v.clone(), W1.clone(), b1.clone(), W2.clone(), b2.clone())
+    try:
+        got = call(fn, v.clone(), W1.clone(), b1.clone(), W2.clone(), b2.clone())
+    except Wrong as w:
+        if "cannot be multiplied" in w.what:
+            raise Wrong("the matrix shapes do not fit: v is (B, N, 144) and W1 is (128, 144)",
+                        "nn.Linear stores W as (out, in): compute v @ W1.T + b1, then @ W2.T + b2") from None
+        raise
     if not torch.is_tensor(got):
         raise Wrong(f"projector returned {type(got).__name__}, expected a tensor (2, 16, 128)")
     if tuple(got.shape) != (2, 16, 128):
