@@ -8,10 +8,11 @@ Wall times are not results and are not compared.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 TOLERANCE = 1e-3  # |new - committed| <= TOLERANCE * max(1, |committed|)
-_TIME_WORDS = ("seconds", "time", "(s)", "minutes", " ms")
+_TIMING = re.compile(r"\b(seconds|time|minutes|ms)\b|\(s\)")  # whole words: "MSE" is not "ms"
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,7 @@ class Difference:
 
 def is_timing(name: str) -> bool:
     """Metrics that measure the machine, not the model (wall times): never compared."""
-    low = name.lower()
-    return any(w in low for w in _TIME_WORDS)
+    return _TIMING.search(name.lower()) is not None
 
 
 def same(a, b, tolerance: float = TOLERANCE) -> bool:
