@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from execute_notebooks import TIMES, execute  # noqa: E402  (the same execution as `make execute`)
+from execute_notebooks import TIMES, execute, record_time  # noqa: E402  (the same execution as `make execute`)
 
 from course_utils import settings  # noqa: E402
 from course_utils.bench import (  # noqa: E402
@@ -55,11 +55,8 @@ def _short(e: Exception) -> str:
 
 
 def _record_full_time(key: str, seconds: float) -> None:
-    """Keep the full-mode time where `make execute` keeps its own (re-read first: it may have written since)."""
-    times = json.loads(TIMES.read_text()) if TIMES.exists() else {}
-    times[key] = {"full_seconds": round(seconds, 1), "date": time.strftime("%Y-%m-%d"), "by": "make bench"}
-    TIMES.parent.mkdir(parents=True, exist_ok=True)
-    TIMES.write_text(json.dumps(times, indent=2, sort_keys=True) + "\n")
+    """Keep the full-mode time where `make execute` keeps its own (the same locked read-update-replace)."""
+    record_time(key, {"full_seconds": round(seconds, 1), "date": time.strftime("%Y-%m-%d"), "by": "make bench"})
 
 
 def _record_reproduction(key: str, checked: int, diffs, claims: int, seconds: float) -> None:

@@ -23,6 +23,21 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMES = ROOT / "data" / "bench" / "execute_times.json"
 
 
+def record_time(key: str, entry: dict) -> None:
+    """Add one notebook's run to data/bench/execute_times.json: read, update and replace the file under a lock, so
+    two `make execute` running at once both keep their entries."""
+    import fcntl
+
+    TIMES.parent.mkdir(parents=True, exist_ok=True)
+    with open(TIMES.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        times = json.loads(TIMES.read_text()) if TIMES.exists() else {}
+        times[key] = entry
+        tmp = TIMES.with_suffix(".tmp")
+        tmp.write_text(json.dumps(times, indent=2, sort_keys=True) + "\n")
+        tmp.replace(TIMES)
+
+
 def slide_type(cell) -> str:
     if cell.cell_type == "markdown":
         first = cell.source.lstrip().splitlines()[0] if cell.source.strip() else ""
@@ -78,16 +93,13 @@ def main(argv: list[str]) -> None:
     paths = [Path(a).resolve() for a in argv] or sorted(
         p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
     )
-    times = json.loads(TIMES.read_text()) if TIMES.exists() else {}
     for path in paths:
         if not path.exists():
             raise SystemExit(f"no notebook at {path}")
         seconds = execute(path)
         key = str(path.relative_to(ROOT))
-        times[key] = {"full_seconds": round(seconds, 1), "date": time.strftime("%Y-%m-%d")}
+        record_time(key, {"full_seconds": round(seconds, 1), "date": time.strftime("%Y-%m-%d")})
         print(f"{key}: executed in full mode in {seconds:.0f} s")
-        TIMES.parent.mkdir(parents=True, exist_ok=True)
-        TIMES.write_text(json.dumps(times, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
