@@ -76,12 +76,15 @@ def copy_assets(static: Path) -> None:
 
 
 def sections() -> list[dict]:
-    """The README's notebook table, in the lecture's order: section, title, notebook path, what it teaches."""
+    """The README's notebook table, in the lecture's order: section, title, notebook path, what it teaches (a row
+    that links several notebooks, like the homework's, gives one entry per notebook)."""
     rows = []
     for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
-        m = re.match(r"\|\s*([^|]+?)\s*\|\s*\[([^\]]+)\]\(([^)]+\.ipynb)\)\s*\|\s*([^|]+?)\s*\|", line)
-        if m:
-            rows.append({"section": m[1], "title": m[2], "notebook": ROOT / m[3], "teaches": m[4]})
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 3:
+            continue
+        for title, target in re.findall(r"\[([^\]]+)\]\(([^)]+\.ipynb)\)", cells[1]):
+            rows.append({"section": cells[0], "title": title, "notebook": ROOT / target, "teaches": cells[2]})
     return rows
 
 

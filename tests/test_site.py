@@ -11,7 +11,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import build_site  # noqa: E402
 
 pytestmark = pytest.mark.browser
-PAGES = ("24_04_clip", "24_07_vision_transformer")  # formulas and widgets (sliders, dropdowns, outputs)
+PAGES = ("24_04_clip", "24_07_vision_transformer", "hw4_mllm_survey")  # formulas, widgets; a page in homework/
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,8 @@ def test_index_lists_every_section_in_the_lectures_order(site, offline_page):
 
 @pytest.mark.parametrize("name", PAGES)
 def test_page_typesets_formulas_and_draws_stored_widgets_offline(site, offline_page, name):
-    offline_page.goto((site / f"{name}.html").as_uri())
+    row = next(r for r in build_site.sections() if r["notebook"].stem == name)
+    offline_page.goto((site / build_site.page_name(row)).as_uri())
     offline_page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 "
                                    "&& document.querySelectorAll('.MathJax, .MathJax_Display').length > 0",
                                    timeout=60_000)
