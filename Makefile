@@ -6,11 +6,13 @@ STAMP  := $(VENV)/.installed-stamp
 JOBS   ?= 2
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: setup lab test test-unit test-notebooks test-browser browser-deps java-deps execute reproduce bench html clean
+.PHONY: setup lab test test-unit test-notebooks test-browser test-browser-all browser-deps java-deps execute reproduce bench html clean
 
+# --no-compile: Python compiles a module when it is first imported, so the install skips byte-compiling the
+# thousands of modules of torch's CUDA build and the test tools that no cell ever imports (a minute on 2 cores).
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-compile -e '.[dev]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -20,8 +22,12 @@ lab: setup
 	$(BIN)/jupyter trust notebooks/*.ipynb >/dev/null
 	cd notebooks && ../$(BIN)/jupyter lab $(ROOT_FLAG)
 
-# Unit tests and reference checks, then every notebook under nbval in fast mode, then the browser runs.
-test: setup test-unit test-notebooks test-browser
+# Unit tests and reference checks first; then every notebook under nbval in fast mode and the browser tests side by
+# side (the browser tests wait on pages and kernels much of the time, and nbval fills those gaps on the 2 cores);
+# --output-sync prints each one's report whole when it ends.
+test: setup
+	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-notebooks test-browser
 
 test-unit: setup java-deps
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -m "not browser" -n $(JOBS) --dist loadscope -q
@@ -50,11 +56,15 @@ browser-deps: setup
 		$(BROWSER_PKGS) >/dev/null; } || \
 		{ echo "missing: run 'sudo apt-get install -y --no-install-recommends $(BROWSER_PKGS)'"; exit 1; }
 
-# Every notebook run through JupyterLab's UI in Chromium, two at a time (one server and browser per worker).
+# JupyterLab's UI in Chromium, two workers (one server and browser each): every notebook opened as committed, the
+# notebooks of tests/test_browser.py's LIVE run cell by cell (test-browser-all: every notebook run, ~9 minutes).
 test-browser: setup browser-deps
 	COURSE_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests/test_browser.py tests/test_slides.py tests/test_site.py -m browser -n $(JOBS) --dist load \
 		-q -p no:cacheprovider --durations=0 --durations-min=2; s=$$?; \
 		echo "browser screenshots: data/bench/screenshots/"; exit $$s
+
+test-browser-all: setup browser-deps
+	BROWSER_LIVE=all $(MAKE) --no-print-directory test-browser
 
 # Re-execute notebooks in place in full mode, storing outputs and widget state (NB=path to pick one).
 execute: setup

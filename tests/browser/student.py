@@ -33,6 +33,11 @@ class LabRun:
     slider: str = ""  # what the slider check saw; empty when the notebook has no slider next to an Output
     fonts: dict[str, list[str]] = field(default_factory=dict)  # region kind -> fonts that drew its Chinese text
     phases: dict[str, float] = field(default_factory=dict)  # seconds: open, run, checks, screenshot
+    ran: bool = True  # False: opened only, its committed outputs checked (files <stem>__as_committed.*)
+
+    @property
+    def stem(self) -> str:
+        return screenshot.stem_for(self.notebook) + ("" if self.ran else "__as_committed")
 
     def mark(self, phase: str, since: float) -> float:
         now = time.monotonic()
@@ -48,7 +53,7 @@ class LabRun:
     def save(self, folder: Path) -> Path:
         """What the run saw, beside its screenshots: folder/<stem>.json."""
         folder.mkdir(parents=True, exist_ok=True)
-        out = folder / f"{screenshot.stem_for(self.notebook)}.json"
+        out = folder / f"{self.stem}.json"
         record = asdict(self) | {"screenshots": [s.name for s in self.screenshots]}
         out.write_text(json.dumps(record, ensure_ascii=False, indent=1))
         return out
@@ -64,11 +69,14 @@ class LabRun:
 
 
 def run_notebook(context, lab, path: str, *, timeout_s: float, shots: Path, chinese_families: set[str],
-                 move_slider: bool = True, after_run: Callable | None = None) -> LabRun:
+                 move_slider: bool = True, after_run: Callable | None = None, run_all: bool = True) -> LabRun:
     """Open ``path`` (relative to the served root) in a new page of ``context``, clear its outputs, Run All Cells
     from the menu bar, then check errors, widgets, the fonts of its Chinese text and (``move_slider``) its first
-    slider; call ``after_run(page)`` if given; save screenshots to ``shots``."""
-    run = LabRun(path)
+    slider; call ``after_run(page)`` if given; save screenshots to ``shots``.
+
+    ``run_all=False`` stops after opening: the committed outputs and stored widget views are checked and the fonts
+    of its Chinese text probed as they are (no cell runs)."""
+    run = LabRun(path, ran=run_all)
     start = time.monotonic()
     deadline = start + timeout_s
     page = context.new_page()
@@ -81,6 +89,10 @@ def run_notebook(context, lab, path: str, *, timeout_s: float, shots: Path, chin
         page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=90_000)
         _wait_kernel_idle(page, path, deadline - time.monotonic())
         run.problems += checks.stored_problems(_wait_widgets(page, path, state_of(page, path)))
+        if not run_all:
+            t = run.mark("open", start)
+            _check_chinese_fonts(page, run, chinese_families)
+            return run
         # Stored outputs and execution counts must not pass for fresh ones.
         _menu(page, "Edit", "editmenu:clear-all", "notebook:clear-all-cell-outputs")
         t = run.mark("open", start)
@@ -98,8 +110,8 @@ def run_notebook(context, lab, path: str, *, timeout_s: float, shots: Path, chin
     except Exception as e:  # a Playwright timeout or a vanished page: report it with a screenshot
         run.problems.append(f"{type(e).__name__}: {e}")
     finally:
-        t = run.mark("checks", t) if "run" in run.phases else time.monotonic()
-        stem = screenshot.stem_for(path)
+        t = run.mark("checks", t) if "open" in run.phases else time.monotonic()
+        stem = run.stem
         screenshot.remove_shots(shots, stem)
         try:
             run.screenshots = screenshot.whole_notebook(page, shots, ("FAILED_" if run.problems else "") + stem)
