@@ -1,12 +1,13 @@
 """The instruction data of notebook 24.12: every word is in the world's vocabulary, answers agree with the world's
-question generator, rationales name the objects the two-hop question steps through, and the answer mask covers
+question generator, two-hop questions are asked exactly where one other object shares the shape, rationales name each
+hop, and the answer mask covers
 exactly the target tokens."""
 import numpy as np
 import pytest
 
 from course_utils.data import instructions as I
 from course_utils.data.qa import questions
-from course_utils.data.scene import sort_of_clevr_scene
+from course_utils.data.scene import COLOR_ZH, Obj, Scene, sort_of_clevr_scene
 from course_utils.data.splits import sample_split_scene
 from course_utils.data.tokenizer import Tokenizer
 
@@ -31,30 +32,42 @@ def test_types_cover_every_question_kind_of_the_world():
     assert set(I.TYPES) == {"describe", *I.KIND_TYPE.values()}
 
 
-def test_two_hop_answers_match_the_question_generator_and_the_rationale_ends_on_the_answer():
+def test_two_hop_answers_step_through_the_shape_and_the_rationale_ends_on_the_answer():
     rng = np.random.default_rng(2)
+    asked = 0
     for _ in range(50):
         scene = sort_of_clevr_scene(rng)
         for lang in ("en", "zh"):
-            want = [q for q in questions(scene, lang, mode="sort_of_clevr", two_hop=True) if q.family == "two-hop"]
             got = I.two_hop_examples(scene, lang)
-            assert [(e.prompt, e.answer) for e in got] == [(q.question, q.answer) for q in want]
+            for o in scene.objects:
+                twins = [p for p in scene.objects if p is not o and p.shape == o.shape]
+                mine = [e for e in got if (o.color if lang == "en" else COLOR_ZH[o.color]) in e.prompt]
+                assert len(mine) == (len(twins) == 1)  # asked exactly when one other object shares the shape
+                if mine:
+                    asked += 1
+                    want = twins[0].color if lang == "en" else COLOR_ZH[twins[0].color]
+                    assert mine[0].answer == want
             for e in got:
                 said, ans = I.split_rationale(TOK.decode(TOK.encode(I.target_text(e, "cot"))), lang)
                 assert (said, ans) == (e.rationale, e.answer)
+    assert asked > 50
 
 
-def test_rationale_names_the_intermediate_object():
-    rng = np.random.default_rng(3)
-    scene = sort_of_clevr_scene(rng)
-    mid, end = I.two_hop_chain(scene, "red", "furthest")
-    text = I.rationale(scene, "red", "furthest", "en")
-    assert text.startswith(f"the object furthest from the red object is the {mid.color} {mid.shape}.")
-    assert text.endswith(f"is the {end.color} {end.shape}.")
+def test_rationale_names_the_shape_then_the_other_object():
+    scene = Scene([Obj("circle", "red", x=0.2, y=0.2), Obj("circle", "blue", x=0.8, y=0.2),
+                   Obj("square", "green", x=0.5, y=0.8)])
+    assert I.rationale(scene, "red", "en") == "the red object is a circle. the other circle is blue."
+    assert I.rationale(scene, "red", "zh") == "红色物体是圆形。还有一个圆形是蓝色的。"
+    assert I.same_shape_partner(scene, "green") is None
+    with pytest.raises(ValueError, match="green object has no single other object"):
+        I.rationale(scene, "green", "en")
+    with pytest.raises(ValueError, match="no purple object"):
+        I.same_shape_partner(scene, "purple")
 
 
 def test_direct_target_is_the_answer_alone():
-    e = I.two_hop_examples(sort_of_clevr_scene(np.random.default_rng(4)), "en")[0]
+    rng = np.random.default_rng(4)
+    e = next(e for _ in range(20) for e in I.two_hop_examples(sort_of_clevr_scene(rng), "en"))
     assert I.target_text(e, "direct") == e.answer
     with pytest.raises(ValueError, match="style 'both'"):
         I.target_text(e, "both")

@@ -96,7 +96,15 @@ def test_batches_are_the_same_for_both_styles_apart_from_the_two_hop_target():
     assert prompts_a == prompts_b
 
 
-@pytest.mark.parametrize("name", [L.NAME, *L.NAMES.values()])
+def test_two_hop_names_per_style_and_seed():
+    assert L.two_hop_name("cot") == "llava_cot_world" and L.two_hop_name("direct", 2) == "llava_direct_world_seed2"
+    with pytest.raises(ValueError, match="seed 7"):
+        L.two_hop_name("cot", 7)
+    with pytest.raises(ValueError, match="style 'both'"):
+        L.two_hop_name("both")
+
+
+@pytest.mark.parametrize("name", [L.NAME, *(L.two_hop_name(s, k) for s in L.NAMES for k in L.TWO_HOP_SEEDS)])
 def test_shipped_weights_are_registered_and_load(name):
     assert name in pretrained.recipes()
     assert pretrained.status(name) == "ok"

@@ -4,9 +4,9 @@
   "what is in the image?" and is answered by a caption; the other types reuse the world's question generator
   (``data.qa``) and group its question kinds ("how many", "where is", "what color / shape", "closest / furthest",
   "is there").
-- ``two_hop_examples``: the two-hop questions of Sort-of-CLEVR scenes with a *rationale* that names the
-  intermediate object and the final one ("the object furthest from the red object is the blue circle. the object
-  closest to the blue circle is the green square."), for chain-of-thought training.
+- ``two_hop_examples``: two-hop questions about Sort-of-CLEVR scenes ("what color is the other object of the same
+  shape as the red object?") with a *rationale*, one sentence per hop ("the red object is a circle. the other circle
+  is blue."), for chain-of-thought training.
 - ``target_text``: what the model is trained to write after the prompt: the answer alone ("direct") or the
   rationale followed by the answer ("cot"); ``split_rationale`` reads a generated text back.
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from .language import caption, check_lang
@@ -79,59 +78,44 @@ def sample_instruction(scene: Scene, rng: RngLike, lang: str | None = None) -> I
 # ----------------------------------------------------------------------------- two-hop questions with rationales
 
 
-def _name(o: Obj, lang: str) -> str:
-    return f"the {o.color} {o.shape}" if lang == "en" else f"{COLOR_ZH[o.color]}的{SHAPE_ZH[o.shape]}"
+def same_shape_partner(scene: Scene, color: str) -> Obj | None:
+    """The one other object with the shape of the object of ``color``; None where there is no such object or more
+    than one (the question would have no single answer)."""
+    o = next((p for p in scene.objects if p.color == color), None)
+    if o is None:
+        raise ValueError(f"the scene has no {color} object: colors {[p.color for p in scene.objects]}")
+    twins = [p for p in scene.objects if p is not o and p.shape == o.shape]
+    return twins[0] if len(twins) == 1 else None
 
 
-def _step(o: Obj, objs: list[Obj], which: str) -> Obj | None:
-    """The closest (or furthest) object to o among the others; None where two distances tie."""
-    d = sorted((float(np.hypot(o.x - p.x, o.y - p.y)), i) for i, p in enumerate(objs) if p is not o)
-    k = 0 if which == "closest" else -1
-    nxt = 1 if which == "closest" else -2
-    if len(d) > 1 and abs(d[k][0] - d[nxt][0]) < 1e-9:
-        return None
-    return objs[d[k][1]]
-
-
-def two_hop_chain(scene: Scene, color: str, first: str) -> tuple[Obj, Obj] | None:
-    """(intermediate, final) objects of a two-hop question about the object of ``color``: ``first`` = "furthest"
-    for "closest to the object furthest from …", "closest" for "furthest from the object closest to …"."""
-    if first not in ("closest", "furthest"):
-        raise ValueError(f"first step {first!r} must be 'closest' or 'furthest'")
-    objs = scene.objects
-    o = next(p for p in objs if p.color == color)
-    mid = _step(o, objs, first)
-    if mid is None:
-        return None
-    end = _step(mid, objs, "closest" if first == "furthest" else "furthest")
-    return None if end is None else (mid, end)
-
-
-def rationale(scene: Scene, color: str, first: str, lang: str = "en") -> str:
-    """Two sentences naming the intermediate and the final object of a two-hop question."""
+def rationale(scene: Scene, color: str, lang: str = "en") -> str:
+    """Two sentences, one per hop: the shape of the object of ``color``, then the color of the other object with
+    that shape ("the red object is a circle. the other circle is blue.")."""
     check_lang(lang)
-    chain = two_hop_chain(scene, color, first)
-    if chain is None:
-        raise ValueError(f"the two-hop question about the {color} object ({first} first) has a tie in this scene")
-    mid, end = chain
-    second = "closest" if first == "furthest" else "furthest"
+    partner = same_shape_partner(scene, color)
+    if partner is None:
+        raise ValueError(f"the {color} object has no single other object of its shape in this scene")
+    shape = partner.shape
     if lang == "en":
-        rel = {"closest": "closest to", "furthest": "furthest from"}
-        return (f"the object {rel[first]} the {color} object is {_name(mid, 'en')}. "
-                f"the object {rel[second]} {_name(mid, 'en')} is {_name(end, 'en')}.")
-    rel = {"closest": "最近", "furthest": "最远"}
-    return (f"离{COLOR_ZH[color]}物体{rel[first]}的物体是{_name(mid, 'zh')}。"
-            f"离{COLOR_ZH[mid.color]}{SHAPE_ZH[mid.shape]}{rel[second]}的物体是{_name(end, 'zh')}。")
+        return f"the {color} object is a {shape}. the other {shape} is {partner.color}."
+    return f"{COLOR_ZH[color]}物体是{SHAPE_ZH[shape]}。还有一个{SHAPE_ZH[shape]}是{COLOR_ZH[partner.color]}的。"
 
 
 def two_hop_examples(scene: Scene, lang: str = "en") -> list[Instruction]:
-    """The scene's two-hop questions (``data.qa``, mode sort_of_clevr) with their rationales."""
+    """The scene's two-hop questions, with their rationales: "what color is the other object of the same shape as
+    the red object?" for every object whose shape exactly one other object shares. Hop 1 looks up a color and
+    reads its shape, hop 2 looks up that shape and reads the other object's color."""
+    check_lang(lang)
     out = []
-    for q in questions(scene, lang, mode="sort_of_clevr", two_hop=True):
-        if q.family != "two-hop":
+    for o in scene.objects:
+        partner = same_shape_partner(scene, o.color)
+        if partner is None:
             continue
-        first = "furthest" if q.kind == "closest_of_furthest" else "closest"
-        out.append(Instruction(q.question, q.answer, "two-hop", lang, rationale(scene, q.subject[0], first, lang)))
+        if lang == "en":
+            prompt, answer = f"what color is the other object of the same shape as the {o.color} object?", partner.color
+        else:
+            prompt, answer = f"和{COLOR_ZH[o.color]}物体形状相同的还有什么颜色的物体？", COLOR_ZH[partner.color]
+        out.append(Instruction(prompt, answer, "two-hop", lang, rationale(scene, o.color, lang)))
     return out
 
 
@@ -196,5 +180,5 @@ def tokenize_examples(prompts: list[str], targets: list[str], tok: Tokenizer) ->
 
 
 __all__ = ["DESCRIBE_PROMPT", "DESCRIBE_TEMPLATES", "Instruction", "KIND_TYPE", "STYLES", "TYPES", "instructions",
-           "one_hop_examples", "prompt_ids", "rationale", "sample_instruction", "split_rationale", "target_text",
-           "tokenize_examples", "two_hop_chain", "two_hop_examples"]
+           "one_hop_examples", "prompt_ids", "rationale", "same_shape_partner", "sample_instruction", "split_rationale",
+           "target_text", "tokenize_examples", "two_hop_examples"]
