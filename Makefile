@@ -8,11 +8,15 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 .PHONY: setup lab test test-unit test-notebooks test-browser test-browser-all browser-deps java-deps execute reproduce bench html clean
 
-# --no-compile: Python compiles a module when it is first imported, so the install skips byte-compiling the
-# thousands of modules of torch's CUDA build and the test tools that no cell ever imports (a minute on 2 cores).
+# --no-compile: pip would byte-compile every module of every package (all of transformers, sympy, scipy, ...), a
+# minute on 2 cores; instead one process imports what the tests and notebooks use, which compiles just those once
+# (left to the tests, two workers would compile the same modules side by side).
+WARM := import torch, torchvision, matplotlib.pyplot, ipywidgets, nbformat, nbclient, ipykernel.kernelapp, \
+	open_clip, diffusers, transformers.models.gpt2.modeling_gpt2, course_utils.pretrained as p; p.recipes()
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --no-compile -e '.[dev]'
+	$(BIN)/python -c "$(WARM)"
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -22,12 +26,9 @@ lab: setup
 	$(BIN)/jupyter trust notebooks/*.ipynb >/dev/null
 	cd notebooks && ../$(BIN)/jupyter lab $(ROOT_FLAG)
 
-# Unit tests and reference checks first; then every notebook under nbval in fast mode and the browser tests side by
-# side (the browser tests wait on pages and kernels much of the time, and nbval fills those gaps on the 2 cores);
-# --output-sync prints each one's report whole when it ends.
-test: setup
-	$(MAKE) --no-print-directory test-unit
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-notebooks test-browser
+# Unit tests and reference checks, then every notebook under nbval in fast mode, then the browser tests. (Run side
+# by side, nbval and the browser tests took longer than one after the other: the 2 cores were already busy.)
+test: setup test-unit test-notebooks test-browser
 
 test-unit: setup java-deps
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -m "not browser" -n $(JOBS) --dist loadscope -q

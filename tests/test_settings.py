@@ -65,11 +65,14 @@ def test_one_thread_by_default_and_course_threads_overrides():
     assert bad.returncode != 0 and "COURSE_THREADS='many'" in bad.stderr
 
 
-def test_seed_everything_records_the_seed_and_seeds_derive_from_it():
+def test_seed_everything_records_the_seed_and_seeds_derive_from_it(monkeypatch):
     settings.seed_everything(7)
     assert settings.SEED == 7 and settings.run_info()["seed"] == 7
     assert settings.seeds(3) == [7, 8, 9]
     assert settings.seeds(2, base=100) == [100, 101]
+    monkeypatch.setattr(settings, "FAST", True)  # fast mode checks that the code runs: one seed
+    assert settings.seeds(3) == [7]
+    monkeypatch.setattr(settings, "FAST", False)
     settings.seed_everything(0)
     with pytest.raises(ValueError, match="seed -1"):
         settings.seed_everything(-1)

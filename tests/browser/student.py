@@ -69,23 +69,38 @@ class LabRun:
 
 
 def run_notebook(context, lab, path: str, *, timeout_s: float, shots: Path, chinese_families: set[str],
-                 move_slider: bool = True, after_run: Callable | None = None, run_all: bool = True) -> LabRun:
+                 move_slider: bool = True, after_run: Callable | None = None, run_all: bool = True,
+                 page=None) -> LabRun:
     """Open ``path`` (relative to the served root) in a new page of ``context``, clear its outputs, Run All Cells
     from the menu bar, then check errors, widgets, the fonts of its Chinese text and (``move_slider``) its first
     slider; call ``after_run(page)`` if given; save screenshots to ``shots``.
 
     ``run_all=False`` stops after opening: the committed outputs and stored widget views are checked and the fonts
-    of its Chinese text probed as they are (no cell runs)."""
+    of its Chinese text probed as they are (no cell runs). ``page``: a page of ``shared_lab_page`` where JupyterLab
+    is already loaded; the notebook opens in it (and is closed after) instead of in a new page, which spares booting
+    JupyterLab for every notebook."""
     run = LabRun(path, ran=run_all)
     start = time.monotonic()
     deadline = start + timeout_s
-    page = context.new_page()
+    shared = page is not None
+    page = page or context.new_page()
     page.set_default_timeout(60_000)
-    page.on("console", lambda m: m.type in ("error", "warning") and run.console.append(f"{m.type}: {m.text}"))
-    page.on("pageerror", lambda e: run.console.append(f"pageerror: {e}"))
+
+    def on_console(m):
+        if m.type in ("error", "warning"):
+            run.console.append(f"{m.type}: {m.text}")
+
+    def on_error(e):
+        run.console.append(f"pageerror: {e}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_error)
     t = start
     try:
-        page.goto(f"{lab.url}/lab/tree/{quote(path)}?reset", wait_until="domcontentloaded")
+        if shared:
+            page.evaluate(OPEN_JS, path)
+        else:
+            page.goto(f"{lab.url}/lab/tree/{quote(path)}?reset", wait_until="domcontentloaded")
         page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=90_000)
         _wait_kernel_idle(page, path, deadline - time.monotonic())
         run.problems += checks.stored_problems(_wait_widgets(page, path, state_of(page, path)))
@@ -118,10 +133,36 @@ def run_notebook(context, lab, path: str, *, timeout_s: float, shots: Path, chin
             run.mark("screenshot", t)
         except Exception as e:
             run.problems.append(f"screenshot failed: {e}")
-        page.close()  # autosave is off: the file on disk stays as it was
+        if shared:  # autosave is off: the file on disk stays as it was
+            page.evaluate(CLOSE_JS)
+            page.remove_listener("console", on_console)
+            page.remove_listener("pageerror", on_error)
+        else:
+            page.close()
         lab.shutdown_kernels()
         run.seconds = time.monotonic() - start
     return run
+
+
+OPEN_JS = """async (path) => {
+  const app = window.jupyterapp;
+  await app.started; await app.restored;
+  await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+}"""
+CLOSE_JS = """async () => {
+  for (const w of [...window.jupyterapp.shell.widgets('main')]) { if (w.context) { w.dispose(); } }
+}"""
+
+
+def shared_lab_page(context, lab):
+    """A page with JupyterLab loaded and nothing open, for ``run_notebook(page=...)``."""
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{lab.url}/lab?reset", wait_until="domcontentloaded")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=90_000)
+    page.evaluate("async () => { await window.jupyterapp.started; await window.jupyterapp.restored; }")
+    page.evaluate(CLOSE_JS)  # a launcher or a restored tab
+    return page
 
 
 def _check_chinese_fonts(page, run: LabRun, chinese_families: set[str]) -> None:
