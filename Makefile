@@ -8,15 +8,12 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 .PHONY: setup lab test test-unit test-notebooks test-browser test-browser-all browser-deps java-deps execute reproduce bench html clean
 
-# --no-compile: pip would byte-compile every module of every package (all of transformers, sympy, scipy, ...), a
-# minute on 2 cores; instead one process imports what the tests and notebooks use, which compiles just those once
-# (left to the tests, two workers would compile the same modules side by side).
-WARM := import torch, torchvision, matplotlib.pyplot, ipywidgets, nbformat, nbclient, ipykernel.kernelapp, \
-	open_clip, diffusers, transformers.models.gpt2.modeling_gpt2, course_utils.pretrained as p; p.recipes()
+# pip byte-compiles every installed module on one core; --no-compile and compileall -j 0 do the same on every core
+# (left to the tests instead, their workers and kernels compiled the same modules side by side: 2 minutes slower).
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --no-compile -e '.[dev]'
-	$(BIN)/python -c "$(WARM)"
+	$(BIN)/python -m compileall -q -j 0 $$($(BIN)/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])") >/dev/null || true
 	@touch $(STAMP)
 
 setup: $(STAMP)

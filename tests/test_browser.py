@@ -56,6 +56,11 @@ def live_notebooks() -> list[str]:
 def test_notebook_opens_as_committed(notebook, lab, browser_context, lab_page, chinese_fonts):
     run = run_notebook(browser_context, lab, notebook, timeout_s=NOTEBOOK_TIMEOUT_S, shots=SCREENSHOTS,
                        chinese_families=chinese_fonts, run_all=False, page=lab_page)
+    if any("model not found" in p for p in run.problems):
+        # Opened in an already-running JupyterLab, a stored widget view is sometimes drawn before the widget manager
+        # has read the notebook's saved state (a race on its side): open it again in a page of its own.
+        run = run_notebook(browser_context, lab, notebook, timeout_s=NOTEBOOK_TIMEOUT_S, shots=SCREENSHOTS,
+                           chinese_families=chinese_fonts, run_all=False)
     run.save(SCREENSHOTS)
     print("\n" + run.summary())
     assert not run.problems, run.report()
