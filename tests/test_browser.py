@@ -52,24 +52,6 @@ def live_notebooks() -> list[str]:
 
 @pytest.mark.browser
 @pytest.mark.timeout(NOTEBOOK_TIMEOUT_S + 120)
-@pytest.mark.parametrize("notebook", [n for n in discover_notebooks() if n not in live_notebooks()])
-def test_notebook_opens_as_committed(notebook, lab, browser_context, lab_page, chinese_fonts):
-    run = run_notebook(browser_context, lab, notebook, timeout_s=NOTEBOOK_TIMEOUT_S, shots=SCREENSHOTS,
-                       chinese_families=chinese_fonts, run_all=False, page=lab_page)
-    if any("model not found" in p for p in run.problems):
-        # Opened in an already-running JupyterLab, a stored widget view is sometimes drawn before the widget manager
-        # has read the notebook's saved state (a race on its side): open it again in a page of its own.
-        run = run_notebook(browser_context, lab, notebook, timeout_s=NOTEBOOK_TIMEOUT_S, shots=SCREENSHOTS,
-                           chinese_families=chinese_fonts, run_all=False)
-    run.save(SCREENSHOTS)
-    print("\n" + run.summary())
-    assert not run.problems, run.report()
-    assert "prose" in run.fonts, f"no Chinese prose found to probe: {run.fonts}"
-    assert run.screenshots and all(s.stat().st_size > 0 for s in run.screenshots)
-
-
-@pytest.mark.browser
-@pytest.mark.timeout(NOTEBOOK_TIMEOUT_S + 120)
 @pytest.mark.parametrize("notebook", live_notebooks())
 def test_notebook_runs_in_jupyterlab(notebook, lab, browser_context, chinese_fonts):
     run = run_notebook(browser_context, lab, notebook, timeout_s=NOTEBOOK_TIMEOUT_S, shots=SCREENSHOTS,
@@ -150,6 +132,26 @@ def test_the_checks_see_what_a_student_sees(lab, browser_context, chinese_fonts)
     ok, seen = sliders["broken"]
     assert not ok and "ValueError: k = 2 is too large" in seen, seen
     assert unchanged, "the UI run wrote back to the notebook file"
+
+
+# The long runs above come first: xdist hands tests out in this order, and the short opens fill the gaps.
+@pytest.mark.browser
+@pytest.mark.timeout(NOTEBOOK_TIMEOUT_S + 120)
+@pytest.mark.parametrize("notebook", [n for n in discover_notebooks() if n not in live_notebooks()])
+def test_notebook_opens_as_committed(notebook, lab, browser_context, lab_page, chinese_fonts):
+    run = run_notebook(browser_context, lab, notebook, timeout_s=NOTEBOOK_TIMEOUT_S, shots=SCREENSHOTS,
+                       chinese_families=chinese_fonts, run_all=False, page=lab_page)
+    if any("model not found" in p for p in run.problems):
+        # Opened in an already-running JupyterLab, a stored widget view is sometimes drawn before the widget manager
+        # has read the notebook's saved state (a race on its side): open it again in a page of its own.
+        run = run_notebook(browser_context, lab, notebook, timeout_s=NOTEBOOK_TIMEOUT_S, shots=SCREENSHOTS,
+                           chinese_families=chinese_fonts, run_all=False)
+    run.save(SCREENSHOTS)
+    print("\n" + run.summary())
+    assert not run.problems, run.report()
+    assert "prose" in run.fonts, f"no Chinese prose found to probe: {run.fonts}"
+    assert run.screenshots and all(s.stat().st_size > 0 for s in run.screenshots)
+
 
 
 # ------------------------------------------------------------------ the rules of checks.py, without a browser
