@@ -8,11 +8,15 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 .PHONY: setup lab test test-unit test-notebooks test-browser test-browser-all browser-deps java-deps execute reproduce bench html clean
 
-# pip byte-compiles every installed module on one core; --no-compile and compileall -j 0 do the same on every core
-# (left to the tests instead, their workers and kernels compiled the same modules side by side: 2 minutes slower).
+# uv installs what pip would (the sources pip is configured with: scripts/pip_sources.py; the best version over
+# every index, as pip picks) and unpacks the wheels in parallel: about 1 minute where pip took 2-3.5 (torch's CUDA
+# build alone is 5.5 GB). compileall then byte-compiles on every core (left to the tests, their workers and kernels
+# compiled the same modules side by side: 2 minutes slower).
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --no-compile -e '.[dev]'
+	$(BIN)/python -m pip install -q uv
+	$(BIN)/uv pip install -q --python $(BIN)/python --index-strategy unsafe-best-match \
+		$$($(BIN)/python scripts/pip_sources.py) -e '.[dev]'
 	$(BIN)/python -m compileall -q -j 0 $$($(BIN)/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])") >/dev/null || true
 	@touch $(STAMP)
 
