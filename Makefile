@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 JOBS   ?= 2
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: setup lab test test-unit test-notebooks test-browser test-browser-all browser-deps java-deps execute reproduce bench html clean
+.PHONY: setup lab test test-unit test-notebooks test-browser test-browser-all browser-deps java-deps system-deps execute reproduce bench html clean
 
 # uv installs what pip would (the sources pip is configured with: scripts/pip_sources.py; the best version over
 # every index, as pip picks) and unpacks the wheels in parallel: about 1 minute where pip took 2-3.5 (torch's CUDA
@@ -27,9 +27,12 @@ lab: setup
 	$(BIN)/jupyter trust notebooks/*.ipynb >/dev/null
 	cd notebooks && ../$(BIN)/jupyter lab $(ROOT_FLAG)
 
-# Unit tests and reference checks, then every notebook under nbval in fast mode, then the browser tests. (Run side
-# by side, nbval and the browser tests took longer than one after the other: the 2 cores were already busy.)
-test: setup test-unit test-notebooks test-browser
+# The venv and Debian's packages side by side (one downloads from PyPI, the other from Debian), then the unit tests
+# and reference checks, every notebook under nbval in fast mode, and the browser tests, one after the other (run
+# side by side, nbval and the browser tests took longer: the 2 cores were already busy).
+test:
+	@$(MAKE) --no-print-directory -j2 setup system-deps
+	@$(MAKE) --no-print-directory test-unit test-notebooks test-browser
 
 test-unit: setup java-deps
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -m "not browser" -n $(JOBS) --dist loadscope -q
@@ -37,6 +40,15 @@ test-unit: setup java-deps
 test-notebooks: setup
 	COURSE_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest notebooks --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=300 -n $(JOBS) --dist loadscope -q -p no:cacheprovider
+
+# What the tests need from Debian, in one apt transaction: Java (java-deps) and Chromium with a CJK font
+# (browser-deps), whichever is missing.
+system-deps:
+	@missing=""; command -v java >/dev/null || missing=" $(JAVA_PKGS)"; \
+	{ test -x /usr/bin/chromium && fc-list :lang=zh 2>/dev/null | grep -q . ; } || missing="$$missing $(BROWSER_PKGS)"; \
+	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && echo "installing Debian's$$missing ..." && mkdir -p /usr/share/man/man1 && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		$$missing >/dev/null; } || { echo "missing: run 'sudo apt-get install -y --no-install-recommends$$missing'"; exit 1; }
 
 # Java for the METEOR reference: pycocoevalcap runs Meteor 1.5, a jar (Debian's headless Java runtime; slim images
 # lack /usr/share/man/man1, which the runtime's install script writes to).

@@ -10,22 +10,47 @@ import torch
 from course_utils import settings
 
 
-def _mode_in_subprocess(value: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COURSE_FAST": value}
-    code = "from course_utils import settings; print(settings.MODE, settings.pick('f', 'F'))"
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+@pytest.mark.parametrize("value,fast", [("1", True), ("0", False), ("", False), ("true", True), (" Yes ", True)])
+def test_course_fast_selects_mode(monkeypatch, value, fast):
+    monkeypatch.setenv("COURSE_FAST", value)
+    assert settings._read_fast() is fast
 
 
-@pytest.mark.parametrize("value,expected", [("1", "fast f"), ("0", "full F"), ("", "full F"), ("true", "fast f")])
-def test_course_fast_selects_mode(value, expected):
-    result = _mode_in_subprocess(value)
-    assert result.stdout.strip() == expected, result.stderr
+def test_unknown_course_fast_value_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("COURSE_FAST", "maybe")
+    with pytest.raises(ValueError, match="COURSE_FAST='maybe'"):
+        settings._read_fast()
 
 
-def test_unknown_course_fast_value_is_a_clear_error():
-    result = _mode_in_subprocess("maybe")
-    assert result.returncode != 0
-    assert "COURSE_FAST='maybe'" in result.stderr
+@pytest.mark.parametrize("value,threads", [(None, 1), ("", 1), ("2", 2), (" 3 ", 3)])
+def test_one_thread_by_default_and_course_threads_overrides(monkeypatch, value, threads):
+    if value is None:
+        monkeypatch.delenv("COURSE_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("COURSE_THREADS", value)
+    assert settings._read_threads() == threads
+
+
+@pytest.mark.parametrize("value", ["many", "0", "-1"])
+def test_unknown_course_threads_value_is_a_clear_error(monkeypatch, value):
+    monkeypatch.setenv("COURSE_THREADS", value)
+    with pytest.raises(ValueError, match=f"COURSE_THREADS={value!r}"):
+        settings._read_threads()
+
+
+def _settings_in_subprocess(**env) -> subprocess.CompletedProcess:
+    code = ("from course_utils import settings; import torch; "
+            "print(settings.MODE, settings.pick('f', 'F'), settings.THREADS, torch.get_num_threads())")
+    base = {k: v for k, v in os.environ.items() if k not in ("COURSE_FAST", "COURSE_THREADS")}
+    return subprocess.run([sys.executable, "-c", code], env={**base, **env}, capture_output=True, text=True)
+
+
+def test_importing_settings_reads_the_environment_and_sets_torch_threads():
+    # One interpreter per environment: the variables are read once, when course_utils is imported.
+    assert _settings_in_subprocess().stdout.split() == ["full", "F", "1", "1"]
+    assert _settings_in_subprocess(COURSE_FAST="1", COURSE_THREADS="2").stdout.split() == ["fast", "f", "2", "2"]
+    bad = _settings_in_subprocess(COURSE_FAST="maybe")
+    assert bad.returncode != 0 and "COURSE_FAST='maybe'" in bad.stderr
 
 
 def test_seed_everything_repeats_torch_and_numpy():
@@ -49,20 +74,6 @@ def test_describe_prints_mode_and_device(capsys):
     settings.describe()
     out = capsys.readouterr().out
     assert settings.MODE in out and settings.DEVICE.type in out
-
-
-def _in_subprocess(code: str, **env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True)
-
-
-def test_one_thread_by_default_and_course_threads_overrides():
-    code = "from course_utils import settings; import torch; print(settings.THREADS, torch.get_num_threads())"
-    env = {k: v for k, v in os.environ.items() if k != "COURSE_THREADS"}
-    default = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert default.stdout.split() == ["1", "1"], default.stderr
-    assert _in_subprocess(code, COURSE_THREADS="2").stdout.split() == ["2", "2"]
-    bad = _in_subprocess(code, COURSE_THREADS="many")
-    assert bad.returncode != 0 and "COURSE_THREADS='many'" in bad.stderr
 
 
 def test_seed_everything_records_the_seed_and_seeds_derive_from_it(monkeypatch):
