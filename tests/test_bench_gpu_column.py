@@ -1,16 +1,13 @@
 """make bench without a GPU fills its GPU column from the recorded GPU run (data/bench/gpu_speed.json)."""
-import importlib.util
 import json
 
+from scripts_module import load_script
+
 from course_utils.bench import to_markdown
-from course_utils.settings import ROOT
 
 
 def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_script", ROOT / "scripts" / "bench.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench")
 
 
 def rows():

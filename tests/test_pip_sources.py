@@ -1,25 +1,18 @@
 """scripts/pip_sources.py: pip's configured package sources as uv flags (make setup installs with uv)."""
-import importlib.util
 import shlex
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from scripts_module import load_script
 
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("pip_sources", ROOT / "scripts" / "pip_sources.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from course_utils.settings import ROOT
 
 
 def test_each_source_option_becomes_its_uv_flag_once_per_value():
     pairs = [("cert", "/etc/ssl/cert.pem"), ("find-links", "/opt/wheels"),
              ("extra-index-url", "file:///a/simple file:///b/simple"), ("find-links", "/opt/wheels"),
              ("constraint", "/etc/pip/constraints.txt"), ("index-url", "https://mirror/simple")]
-    assert load_script().uv_flags(pairs) == [
+    assert load_script("pip_sources").uv_flags(pairs) == [
         "--find-links", "/opt/wheels", "--extra-index-url", "file:///a/simple", "--extra-index-url",
         "file:///b/simple", "--constraint", "/etc/pip/constraints.txt", "--index-url", "https://mirror/simple"]
 
