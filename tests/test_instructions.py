@@ -82,6 +82,16 @@ def test_answer_mask_covers_the_target_and_its_eos_only():
     assert not mask[ids == TOK.pad_id].any()
 
 
+def test_pad_examples_needs_one_answer_per_prompt():
+    batch = I.pad_examples([[TOK.bos_id, 5, 6], [TOK.bos_id]], [[7, TOK.eos_id], [8, 9, TOK.eos_id]], TOK.pad_id)
+    assert batch["ids"].tolist() == [[TOK.bos_id, 5, 6, 7, TOK.eos_id], [TOK.bos_id, 8, 9, TOK.eos_id, TOK.pad_id]]
+    assert batch["answer_mask"].tolist() == [[False, False, False, True, True], [False, True, True, True, False]]
+    with pytest.raises(ValueError, match="2 prompts for 1 answers"):
+        I.pad_examples([[1], [1]], [[2]], TOK.pad_id)
+    with pytest.raises(ValueError, match="0 prompts for 0 answers"):
+        I.pad_examples([], [], TOK.pad_id)
+
+
 @pytest.mark.parametrize("prompt", ["", "   "])
 def test_empty_prompt_is_rejected_naming_the_value(prompt):
     with pytest.raises(ValueError, match=f"prompt {prompt!r} is empty"):

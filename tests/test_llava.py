@@ -81,9 +81,32 @@ def test_stage_one_trains_only_the_projector():
     m, enc = L.build(), lambda images: torch.randn(len(images), 16, L.IMAGE_DIM)
     lm_before = {k: p.clone() for k, p in m.lm.state_dict().items()}
     proj_before = m.projector.linear_1.weight.clone()
-    L.train_stages(m, enc, 2, 0)
+    L.train_stage1(m, enc, 2)
     assert all(torch.equal(lm_before[k], p) for k, p in m.lm.state_dict().items())
     assert not torch.equal(proj_before, m.projector.linear_1.weight)
+    assert all(p.requires_grad for p in m.lm.parameters())  # stage 2 trains the LM too
+
+
+def test_the_pool_encodes_each_scene_once_and_draws_every_type_and_language():
+    calls = []
+
+    def enc(images):
+        calls.append(len(images))
+        return images.flatten(1)[:, :16 * L.IMAGE_DIM].reshape(len(images), 16, L.IMAGE_DIM)
+
+    pool = L.InstructionPool(enc, 12, seed=3)
+    assert len(pool) == 12 and sum(calls) == 12 and pool.v.shape == (12, 16, L.IMAGE_DIM)
+    batch = pool.batch(np.random.default_rng(0), 400)
+    assert sum(calls) == 12  # drawing costs no encoding
+    assert batch["v"].shape == (400, 16, L.IMAGE_DIM) and batch["ids"].shape == batch["answer_mask"].shape
+    texts = [TOK.decode(r[~m]) for r, m in zip(batch["ids"], batch["answer_mask"])]
+    assert any("?" in t for t in texts) and any("？" in t for t in texts)  # both languages
+    prompts = {t for t in texts}
+    assert any(t.startswith("how many") for t in prompts) and any(t.startswith("what is in the image") for t in prompts)
+    again = pool.batch(np.random.default_rng(0), 400)
+    assert torch.equal(batch["ids"], again["ids"])
+    with pytest.raises(ValueError, match="n=0"):
+        L.InstructionPool(enc, 0)
 
 
 def test_batches_are_the_same_for_both_styles_apart_from_the_two_hop_target():

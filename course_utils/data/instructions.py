@@ -166,19 +166,25 @@ def tokenize_examples(prompts: list[str], targets: list[str], tok: Tokenizer) ->
     on the target's tokens and its <eos> (the tokens the loss is taken on)."""
     if len(prompts) != len(targets):
         raise ValueError(f"{len(prompts)} prompts for {len(targets)} targets")
-    seqs, starts = [], []
-    for p, t in zip(prompt_ids(prompts, tok), targets):
-        seqs.append(p + tok.encode(t, add_special=False) + [tok.eos_id])
-        starts.append(len(p))
+    answers = [tok.encode(t, add_special=False) + [tok.eos_id] for t in targets]
+    return pad_examples(prompt_ids(prompts, tok), answers, tok.pad_id)
+
+
+def pad_examples(prompts: list[list[int]], answers: list[list[int]], pad_id: int) -> dict:
+    """Token ids of prompts (``<bos> prompt``) and answers (``answer <eos>``) as right-padded sequences: "ids"
+    (B, T) and "answer_mask" (B, T), True on the answer's tokens."""
+    if len(prompts) != len(answers) or not prompts:
+        raise ValueError(f"{len(prompts)} prompts for {len(answers)} answers: give one answer per prompt, at least one")
+    seqs = [p + a for p, a in zip(prompts, answers)]
     T = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), T), tok.pad_id, dtype=torch.long)
+    ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
     mask = torch.zeros(len(seqs), T, dtype=torch.bool)
-    for b, (s, k) in enumerate(zip(seqs, starts)):
+    for b, (s, p) in enumerate(zip(seqs, prompts)):
         ids[b, :len(s)] = torch.tensor(s)
-        mask[b, k:len(s)] = True
+        mask[b, len(p):len(s)] = True
     return {"ids": ids, "answer_mask": mask}
 
 
 __all__ = ["DESCRIBE_PROMPT", "DESCRIBE_TEMPLATES", "Instruction", "KIND_TYPE", "STYLES", "TYPES", "instructions",
-           "one_hop_examples", "prompt_ids", "rationale", "same_shape_partner", "sample_instruction", "split_rationale",
-           "target_text", "tokenize_examples", "two_hop_examples"]
+           "one_hop_examples", "pad_examples", "prompt_ids", "rationale", "same_shape_partner", "sample_instruction",
+           "split_rationale", "target_text", "tokenize_examples", "two_hop_examples"]
