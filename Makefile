@@ -41,34 +41,33 @@ test-notebooks: setup
 	COURSE_FAST=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest notebooks --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=300 -n $(JOBS) --dist loadscope -q -p no:cacheprovider
 
-# What the tests need from Debian, in one apt transaction: Java (java-deps) and Chromium with a CJK font
-# (browser-deps), whichever is missing.
-system-deps:
-	@missing=""; command -v java >/dev/null || missing=" $(JAVA_PKGS)"; \
-	{ test -x /usr/bin/chromium && fc-list :lang=zh 2>/dev/null | grep -q . ; } || missing="$$missing $(BROWSER_PKGS)"; \
-	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && echo "installing Debian's$$missing ..." && mkdir -p /usr/share/man/man1 && \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		$$missing >/dev/null; } || { echo "missing: run 'sudo apt-get install -y --no-install-recommends$$missing'"; exit 1; }
+# Debian's packages the tests need. Each set has a check; apt_install installs what is missing in one apt transaction
+# as root (slim images lack /usr/share/man/man1, which the Java runtime's install script writes to), or says what to
+# run and fails.
+define apt_install
+[ "$$(id -u)" = 0 ] && echo "installing Debian's $(1) ..." && mkdir -p /usr/share/man/man1 && \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null \
+	|| { echo "missing: run 'sudo apt-get install -y --no-install-recommends $(1)'"; exit 1; }
+endef
 
-# Java for the METEOR reference: pycocoevalcap runs Meteor 1.5, a jar (Debian's headless Java runtime; slim images
-# lack /usr/share/man/man1, which the runtime's install script writes to).
+# Java for the METEOR reference: pycocoevalcap runs Meteor 1.5, a jar (Debian's headless Java runtime).
 JAVA_PKGS := default-jre-headless
-java-deps:
-	@command -v java >/dev/null || \
-		{ [ "$$(id -u)" = 0 ] && echo "installing Debian's $(JAVA_PKGS) ..." && mkdir -p /usr/share/man/man1 && \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		$(JAVA_PKGS) >/dev/null; } || \
-		{ echo "missing: run 'sudo apt-get install -y --no-install-recommends $(JAVA_PKGS)'"; exit 1; }
-
+HAVE_JAVA := command -v java >/dev/null
 # Debian's Chromium for the browser tests (Playwright never downloads a browser), and a CJK font so that the Chinese
 # of the notebooks renders in the screenshots (without one every character is an empty box).
 BROWSER_PKGS := chromium fonts-noto-cjk
+HAVE_BROWSER := { test -x /usr/bin/chromium && fc-list :lang=zh 2>/dev/null | grep -q . ; }
+
+java-deps:
+	@$(HAVE_JAVA) || { $(call apt_install,$(JAVA_PKGS)); }
+
 browser-deps: setup
-	@{ test -x /usr/bin/chromium && fc-list :lang=zh 2>/dev/null | grep -q . ; } || \
-		{ [ "$$(id -u)" = 0 ] && echo "installing Debian's $(BROWSER_PKGS) ..." && \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		$(BROWSER_PKGS) >/dev/null; } || \
-		{ echo "missing: run 'sudo apt-get install -y --no-install-recommends $(BROWSER_PKGS)'"; exit 1; }
+	@$(HAVE_BROWSER) || { $(call apt_install,$(BROWSER_PKGS)); }
+
+# Both sets at once, whichever is missing (make test runs it beside the venv's install).
+system-deps:
+	@missing=""; $(HAVE_JAVA) || missing="$(JAVA_PKGS)"; $(HAVE_BROWSER) || missing="$$missing $(BROWSER_PKGS)"; \
+	[ -z "$$missing" ] || { $(call apt_install,$$missing); }
 
 # JupyterLab's UI in Chromium, two workers (one server and browser each): every notebook opened as committed, the
 # notebooks of tests/test_browser.py's LIVE run cell by cell (test-browser-all: every notebook run, ~9 minutes).
