@@ -47,7 +47,6 @@ def chinese_fonts() -> set[str]:
     return chinese_font_families()
 
 
-
 @pytest.fixture(scope="session")
 def lab_page(lab, browser_context):
     """One page per worker with JupyterLab loaded: the notebooks opened as committed open and close in it."""

@@ -153,7 +153,6 @@ def test_notebook_opens_as_committed(notebook, lab, browser_context, lab_page, c
     assert run.screenshots and all(s.stat().st_size > 0 for s in run.screenshots)
 
 
-
 # ------------------------------------------------------------------ the rules of checks.py, without a browser
 def _cell(index, **kw):
     cell = dict(index=index, empty=False, raisesOk=False, count=1, prompt="[1]:", errors=[], domErrors=[],

@@ -184,7 +184,7 @@ class InstructionPool:
             p, a = pairs[int(rng.integers(len(pairs)))]
             prompts.append(p)
             answers.append(a)
-        return {"v": self.v[torch.as_tensor(idx)], **I.pad_examples(prompts, answers, tokenizer().pad_id)}
+        return {"v": self.v[torch.as_tensor(idx)], **I.pad_examples(prompts, answers, Tokenizer.pad_id)}
 
 
 def sort_of_clevr_example(scene, rng: np.random.Generator, two_hop_share: float = 0.5) -> I.Instruction:
@@ -295,14 +295,14 @@ def train_stage1(model: MiniLLaVA, encoder, steps: int, *, seed: int = STREAM_SE
 
 
 def train_stage2(model: MiniLLaVA, pool: InstructionPool, steps: int, *, seed: int = STAGE2_SEED,
-                 eval_fn=None, progress: bool = False, plot: bool = False):
+                 progress: bool = False, plot: bool = False):
     """Stage 2: the projector and the LM on the pool's instructions, ``STAGE2_BATCH`` a step, ``LR["stage2"]`` with
     a warmup over the first 1/40 of the steps and a cosine decay; returns the History."""
     rng = np.random.default_rng(seed)
     model.lm.requires_grad_(True)
     return fit(model, lambda step: pool.batch(rng, STAGE2_BATCH), loss, steps=steps, lr=LR["stage2"],
-               weight_decay=WEIGHT_DECAY, warmup=max(1, steps // 40), eval_fn=eval_fn,
-               eval_every=max(1, steps // 8), desc="stage 2 (projector + LM)", plot=plot, progress=progress)
+               weight_decay=WEIGHT_DECAY, warmup=max(1, steps // 40), desc="stage 2 (projector + LM)", plot=plot,
+               progress=progress)
 
 
 def scores(model: MiniLLaVA, encoder, fast: bool) -> dict:
